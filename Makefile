@@ -1,0 +1,53 @@
+# imcflow — make targets. `make setup` is guarded by a stamp file; every other target depends on it.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+IMC   := $(VENV)/bin/imcflow
+STAMP := $(VENV)/.setup-stamp
+SUDO  := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+APT_PKGS := ngspice libngspice0 libngspice0-dev dataset-fashion-mnist
+SPEC  ?= netlists/demo_spec.json
+PATTERNS ?= 16
+WORKERS ?= 2
+
+.PHONY: setup test test-fast flow netlists layouts characterize fit train report bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,dist]'
+	@touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check imcflow tests benchmarks
+
+netlists: setup
+	$(IMC) spec init -o $(SPEC) --force
+	$(IMC) netlist $(SPEC) -o netlists/demo
+
+characterize: netlists
+	$(IMC) characterize $(SPEC) --patterns $(PATTERNS) --workers $(WORKERS) -o runs/characterize
+
+flow: setup
+	$(MAKE) netlists
+	$(MAKE) characterize
+
+bench: setup
+	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf runs .pytest_cache build *.egg-info
