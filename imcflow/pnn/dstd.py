@@ -1,0 +1,260 @@
+"""DSTD: differentiable spike-time discretization (PAPERS.md §1.2) — dense, batched, no sorting.
+
+The window is cut into bins by a grid ``T_m = m·Δτ − t_off`` (Δτ = window/M); the bins are
+clipped to the window, so with an offset there are M + 1 bins (first and last shorter). Each
+input step θ(t − t_j) is replaced by its *average over each bin*: the cumulative occupancy
+
+    S_jm = clamp((e_{m+1} − t_j)/L_m, 0, 1)        (e = bin edges, L = bin lengths)
+
+which on a uniform grid is exactly the cumulative sum of the triangular soft assignment
+``s_jm = max(0, 1 − |T_m − t_j|/Δτ)``. Per-bin coefficients come from one dense matmul (or
+conv2d) with the stacked weights [w; β·w]:
+
+    g̃_im = Σ_j w_ij S_jm,    f̃_im = α + Σ_j β_ij w_ij S_jm
+
+and the membrane is solved in closed form per bin. The result is exact in the ideal limit
+(β = α = 0) and has error O(Δτ²/|E|) otherwise. Gradients reach the input times through S.
+
+Offsets: ``offset="random"`` draws t_off uniformly in (0, Δτ) once per call (per mini-batch and
+layer, as in the paper); a float is a fixed t_off in [0, Δτ) (normalised time); ``None`` = 0
+(grid aligned with the window, M equal bins).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._common import check_inputs, crossing, phi, ramp_spike_time, stacked_weight
+from .params import PNNParams
+
+__all__ = [
+    "Offset",
+    "bin_edges",
+    "occupancy",
+    "rc_spike_dstd",
+    "rc_spike_conv2d_dstd",
+    "ttfs_dstd",
+    "ttfs_conv2d_dstd",
+]
+
+Offset = float | None | Literal["random"]
+
+
+def _draw_offset(offset: Offset, dt: float, generator: torch.Generator | None) -> float:
+    if offset is None:
+        return 0.0
+    if isinstance(offset, str):
+        if offset != "random":
+            raise ValueError(f"offset must be a float, None or 'random', got {offset!r}")
+        u = torch.rand((), generator=generator, dtype=torch.float64).item()
+        return max(u, 1e-6) * dt
+    off = float(offset)
+    if not 0.0 <= off < dt:
+        raise ValueError(f"fixed offset must be in [0, Δτ={dt:g}), got {off}")
+    return off
+
+
+def _check_M(M: int) -> int:
+    if isinstance(M, bool) or not isinstance(M, int) or M < 1:
+        raise ValueError(f"M (number of DSTD time steps) must be a positive int, got {M!r}")
+    return M
+
+
+def bin_edges(
+    M: int,
+    window: float = 1.0,
+    offset: Offset = None,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """Bin edges on [0, window]: 0, then m·Δτ − t_off for m = 1..M (when inside), then window."""
+    M = _check_M(M)
+    dt = window / M
+    off = _draw_offset(offset, dt, generator)
+    inner = [m * dt - off for m in range(1, M + 1)]
+    edges = [0.0] + [e for e in inner if 0.0 < e < window] + [window]
+    return torch.tensor(edges, dtype=dtype, device=device)
+
+
+def occupancy(t: Tensor, edges: Tensor) -> Tensor:
+    """Cumulative occupancy S [B, K, *rest] of times t [B, *rest] in the K bins of ``edges``."""
+    lengths = edges[1:] - edges[:-1]
+    shape = (1, -1) + (1,) * (t.dim() - 1)
+    e_hi = edges[1:].reshape(shape)
+    L = lengths.reshape(shape)
+    return torch.clamp((e_hi - t.unsqueeze(1)) / L, 0.0, 1.0)
+
+
+def _rc_v_bins(f: Tensor, g: Tensor, lengths: Tensor) -> Tensor:
+    """v at the end of the last bin from per-bin coefficients f, g [B, K, *rest]."""
+    L = lengths.reshape((1, -1) + (1,) * (f.dim() - 2))
+    x = f * L
+    b = g * L * phi(x)
+    cx = torch.cumsum(x, dim=1)
+    tail = torch.clamp(cx[:, -1:] - cx, min=0.0)
+    return (b * torch.exp(-tail)).sum(dim=1)
+
+
+def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams):
+    """g̃, f̃ [B, K, N_out] from S [B, K, N_in] by one GEMM with the stacked weights."""
+    n_out = weight.shape[0]
+    gf = F.linear(S, stacked_weight(weight, params))  # [B, K, 2 N_out]
+    g, f = gf[..., :n_out], gf[..., n_out:]
+    if params.alpha:
+        f = f + params.alpha
+    return g, f
+
+
+def _coefficients_conv(S: Tensor, weight: Tensor, params: PNNParams, stride, padding,
+                       bias: Tensor | None = None):
+    """g̃, f̃ [B, K, C_out, H', W'] from S [B, K, C, H, W] by conv2d (zero pad = no spike).
+
+    ``bias``: weight of an extra input spiking at t = 0 everywhere (S = 1 in every bin)."""
+    B, K = S.shape[:2]
+    c_out = weight.shape[0]
+    b2 = None if bias is None else stacked_weight(bias, params)
+    gf = F.conv2d(S.reshape(B * K, *S.shape[2:]), stacked_weight(weight, params), b2,
+                  stride=stride, padding=padding)
+    gf = gf.reshape(B, K, 2 * c_out, *gf.shape[2:])
+    g, f = gf[:, :, :c_out], gf[:, :, c_out:]
+    if params.alpha:
+        f = f + params.alpha
+    return g, f
+
+
+def _rc_dstd(t_in, weight, params, M, offset, generator, conv, stride=1, padding=0,
+             return_v=False, bias=None):
+    check_inputs(t_in, weight, params, conv=conv)
+    M = _check_M(M)
+    t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
+    edges = bin_edges(M, 1.0, offset, generator=generator, dtype=t.dtype, device=t.device)
+    S = occupancy(t, edges)
+    if conv:
+        g, f = _coefficients_conv(S, weight, params, stride, padding, bias)
+    else:
+        g, f = _coefficients_linear(S, weight, params)
+    v = _rc_v_bins(f, g, edges[1:] - edges[:-1])
+    t_out = ramp_spike_time(v, params)
+    return (t_out, v) if return_v else t_out
+
+
+def rc_spike_dstd(
+    t_in: Tensor,
+    weight: Tensor,
+    params: PNNParams,
+    M: int = 10,
+    offset: Offset = None,
+    generator: torch.Generator | None = None,
+    *,
+    return_v: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """DSTD RC-Spike layer: t_in [B, N_in], weight [N_out, N_in] → times [B, N_out] in [0, 1]
+    (+ ``delay_out``); also v(1) if ``return_v``. ``M`` time steps per window; see module doc
+    for ``offset``. Cost O(B·M·N_in·N_out) time, O(B·M·(N_in + N_out)) memory."""
+    return _rc_dstd(t_in, weight, params, M, offset, generator, False, return_v=return_v)
+
+
+def rc_spike_conv2d_dstd(
+    t_in: Tensor,
+    weight: Tensor,
+    params: PNNParams,
+    M: int = 10,
+    offset: Offset = None,
+    generator: torch.Generator | None = None,
+    *,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    return_v: bool = False,
+    bias: Tensor | None = None,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """DSTD RC-Spike 2-D convolution: t_in [B, C_in, H, W], weight [C_out, C_in, kh, kw] →
+    times [B, C_out, H', W']. Padding means "no input spike"; ``bias`` [C_out] is the weight
+    of a bias spike at t = 0."""
+    return _rc_dstd(t_in, weight, params, M, offset, generator, True, stride, padding, return_v,
+                    bias)
+
+
+def _ttfs_window(t: Tensor, t_max: float | None) -> float:
+    if t_max is not None:
+        if not (t_max > 0 and math.isfinite(t_max)):
+            raise ValueError(f"t_max must be finite and > 0, got {t_max}")
+        return float(t_max)
+    fin = t[torch.isfinite(t)]
+    return max(float(fin.max().detach()) if fin.numel() else 0.0, 1e-6)
+
+
+def _ttfs_dstd(t_in, weight, params, M, offset, generator, t_max, conv, stride=1, padding=0,
+               bias=None):
+    check_inputs(t_in, weight, params, conv=conv)
+    M = _check_M(M)
+    t = torch.clamp(t_in + params.delay_in, min=0.0)
+    window = _ttfs_window(t, t_max)
+    edges = bin_edges(M, window, offset, generator=generator, dtype=t.dtype, device=t.device)
+    fin = torch.isfinite(t).to(t.dtype).unsqueeze(1)
+    S = torch.cat([occupancy(torch.where(fin.squeeze(1) > 0, t, t.new_tensor(2 * window + 1)),
+                             edges), fin], dim=1)  # last bin [window, ∞): every finite spike
+    if conv:
+        g, f = _coefficients_conv(S, weight, params, stride, padding, bias)
+    else:
+        g, f = _coefficients_linear(S, weight, params)
+    K = g.shape[1]
+    lengths = edges[1:] - edges[:-1]
+    bshape = (1, -1) + (1,) * (g.dim() - 2)
+    L = lengths.reshape(bshape)
+    x = f[:, :-1] * L
+    a = torch.exp(-x)
+    b = g[:, :-1] * L * phi(x)
+    vs = [torch.zeros_like(g[:, 0])]
+    for m in range(K - 1):
+        vs.append(vs[-1] * a[:, m] + b[:, m])
+    v0 = torch.stack(vs, dim=1)
+    inf = torch.full((1,), float("inf"), dtype=t.dtype, device=t.device)
+    length = torch.cat([lengths, inf]).reshape(bshape)
+    t0 = edges.reshape(bshape)
+    t_out = crossing(v0, f, g, t0, length, params.v_th, torch.ones_like(v0, dtype=torch.bool))
+    return t_out + params.delay_out if params.delay_out else t_out
+
+
+def ttfs_dstd(
+    t_in: Tensor,
+    weight: Tensor,
+    params: PNNParams,
+    M: int = 20,
+    offset: Offset = None,
+    generator: torch.Generator | None = None,
+    *,
+    t_max: float | None = None,
+) -> Tensor:
+    """DSTD TTFS layer: t_in [B, N_in] → first-crossing times [B, N_out] (``+inf`` = none).
+
+    The grid covers [0, t_max] (default: the latest finite input time of the batch, so every
+    input falls on the grid) with M steps, plus one open bin [t_max, ∞) in which all inputs are
+    on; the crossing is solved in closed form inside the first bin where it occurs. Inputs later
+    than an explicit ``t_max`` are treated as arriving at ``t_max``."""
+    return _ttfs_dstd(t_in, weight, params, M, offset, generator, t_max, False)
+
+
+def ttfs_conv2d_dstd(
+    t_in: Tensor,
+    weight: Tensor,
+    params: PNNParams,
+    M: int = 20,
+    offset: Offset = None,
+    generator: torch.Generator | None = None,
+    *,
+    t_max: float | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    bias: Tensor | None = None,
+) -> Tensor:
+    """DSTD TTFS 2-D convolution (see :func:`ttfs_dstd`); padding means "no input spike";
+    ``bias`` [C_out] is the weight of a bias spike at t = 0."""
+    return _ttfs_dstd(t_in, weight, params, M, offset, generator, t_max, True, stride, padding,
+                      bias)

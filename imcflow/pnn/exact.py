@@ -1,0 +1,140 @@
+"""Exact event-driven solvers (the reference and the slow baseline of the DSTD paper).
+
+Input spike times are sorted per sample; between consecutive input spikes the coefficients
+``f = α + Σ β w`` and ``g = Σ w`` are constant, so the membrane relaxes exponentially toward
+``g/f`` (closed form, see :func:`imcflow.pnn._common.phi`). Memory is O(B·N_in·N_out): every
+sample needs the weights in its own spike order (the cost the DSTD solver removes).
+
+* RC-Spike: ``v(1) = Σ_k b_k exp(−Σ_{q>k} f_q Δ_q)`` with ``b_k = g_k Δ_k φ(f_k Δ_k)`` — all
+  intervals at once, no recursion; then the fire-phase ramp gives the spike time.
+* TTFS: the membrane at each input event by the (stable) recursion
+  ``v_{k+1} = e^{−f_k Δ_k} v_k + b_k``, then the closed-form crossing in every interval; the
+  earliest valid one wins, ``+inf`` if none.
+
+Times are normalised (window [0, 1] for RC-Spike); ``+inf`` input = never spikes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._common import beta_weight, check_inputs, crossing, phi, ramp_spike_time
+from .params import PNNParams
+
+__all__ = ["rc_spike_exact", "rc_spike_membrane_exact", "rc_spike_v_exact", "ttfs_exact"]
+
+
+def _sorted_coefficients(t: Tensor, weight: Tensor, params: PNNParams):
+    """Sort times per sample; return sorted times [B, N] and cumulative g, f [B, N, N_out]."""
+    ts, idx = torch.sort(t, dim=1)
+    ws = weight.t()[idx]  # [B, N_in, N_out], weights in each sample's spike order
+    bws = beta_weight(ws, params)
+    g = torch.cumsum(ws, dim=1)
+    f = torch.cumsum(bws, dim=1)
+    if params.alpha:
+        f = f + params.alpha
+    return ts, g, f
+
+
+def _v_at(ts: Tensor, g: Tensor, f: Tensor, t_end: float) -> Tensor:
+    """Membrane at ``t_end`` from sorted times ``ts`` (already clamped to [0, t_end])."""
+    t_next = torch.cat([ts[:, 1:], ts.new_full((ts.shape[0], 1), t_end)], dim=1)
+    dt = (t_next - ts).unsqueeze(-1)  # [B, N, 1], ≥ 0
+    x = f * dt
+    b = g * dt * phi(x)
+    cx = torch.cumsum(x, dim=1)
+    tail = torch.clamp(cx[:, -1:] - cx, min=0.0)  # Σ_{q>k} x_q
+    return (b * torch.exp(-tail)).sum(dim=1)
+
+
+def rc_spike_v_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
+    """Membrane v(1) [B, N_out] at the end of the accumulate window (exact)."""
+    check_inputs(t_in, weight, params)
+    t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
+    ts, g, f = _sorted_coefficients(t, weight, params)
+    return _v_at(ts, g, f, 1.0)
+
+
+def rc_spike_exact(
+    t_in: Tensor, weight: Tensor, params: PNNParams, *, return_v: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Exact RC-Spike layer.
+
+    Args:
+        t_in: input spike times [B, N_in] (normalised; clamped to the window [0, 1] after
+            ``delay_in``; ``+inf`` or ≥ 1 = no effect).
+        weight: [N_out, N_in] normalised synaptic currents (mixed signs).
+        params: neuron parameters.
+        return_v: also return v(1), the membrane at the end of the accumulate phase.
+
+    Returns:
+        output spike times [B, N_out] in [0, 1] (+ ``delay_out``), and v(1) if requested.
+    """
+    v = rc_spike_v_exact(t_in, weight, params)
+    t_out = ramp_spike_time(v, params)
+    return (t_out, v) if return_v else t_out
+
+
+def rc_spike_membrane_exact(
+    t_in: Tensor, weight: Tensor, params: PNNParams, t_eval: Tensor
+) -> Tensor:
+    """Exact membrane v(t) during the accumulate phase at times ``t_eval`` [K] → [B, N_out, K].
+
+    ``v(t)`` starts at 0 at t = 0 (reset). Times outside [0, 1] are clamped into the window.
+    """
+    check_inputs(t_in, weight, params)
+    if not isinstance(t_eval, Tensor):
+        t_eval = torch.as_tensor(t_eval, dtype=t_in.dtype)
+    t_eval = t_eval.reshape(-1)
+    t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
+    ts, g, f = _sorted_coefficients(t, weight, params)
+    out = []
+    for te in t_eval.tolist():
+        te = min(max(te, 0.0), 1.0)
+        out.append(_v_at(torch.clamp(ts, max=te), g, f, te))
+    if not out:
+        return t_in.new_zeros(t_in.shape[0], weight.shape[0], 0)
+    return torch.stack(out, dim=-1)
+
+
+def ttfs_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
+    """Exact TTFS layer: first time v reaches ``v_th``; ``+inf`` if it never does.
+
+    Args:
+        t_in: input spike times [B, N_in] (any time ≥ 0 after ``delay_in``; negative times are
+            clamped to 0; ``+inf`` = never spikes).
+        weight: [N_out, N_in].
+        params: neuron parameters (the fire-phase ramp is not used).
+
+    Returns:
+        output spike times [B, N_out] (+ ``delay_out``), ``+inf`` = no spike.
+    """
+    check_inputs(t_in, weight, params)
+    t = torch.clamp(t_in + params.delay_in, min=0.0)
+    ts, idx = torch.sort(t, dim=1)
+    fin = torch.isfinite(ts)  # [B, N]
+    ws = weight.t()[idx] * fin.unsqueeze(-1).to(weight.dtype)
+    g = torch.cumsum(ws, dim=1)
+    f = torch.cumsum(beta_weight(ws, params), dim=1)
+    if params.alpha:
+        f = f + params.alpha
+    ts0 = torch.where(fin, ts, torch.zeros_like(ts))
+    nxt_fin = torch.cat([fin[:, 1:], fin.new_zeros(fin.shape[0], 1)], dim=1)
+    t_next = torch.cat([ts0[:, 1:], ts0.new_zeros(ts0.shape[0], 1)], dim=1)
+    inf = torch.full_like(ts0, float("inf"))
+    dt_fin = torch.where(nxt_fin & fin, t_next - ts0, torch.zeros_like(ts0))  # finite part
+    length = torch.where(nxt_fin | ~fin, dt_fin, inf).unsqueeze(-1)  # last finite → ∞
+    dt = dt_fin.unsqueeze(-1)
+    x = f * dt
+    a = torch.exp(-x)
+    b = g * dt * phi(x)
+    # membrane at each event time (sequential, stable: 0 < a ≤ 1)
+    vs = [torch.zeros_like(g[:, 0])]
+    for k in range(g.shape[1] - 1):
+        vs.append(vs[-1] * a[:, k] + b[:, k])
+    v0 = torch.stack(vs, dim=1)
+    t_out = crossing(
+        v0, f, g, ts0.unsqueeze(-1), length, params.v_th, fin.unsqueeze(-1).expand_as(v0)
+    )
+    return t_out + params.delay_out if params.delay_out else t_out
