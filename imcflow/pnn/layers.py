@@ -6,10 +6,14 @@ and ``params`` can be changed after construction. In training mode with ``random
 DSTD grid offset is redrawn every call (per mini-batch and layer, as in the paper); in eval mode
 the grid is aligned with the window (deterministic).
 
-Weight init (documented choice): ``w ~ N(1/N_in, (0.5·sqrt(3/N_in))²)`` with N_in the fan-in.
-For inputs uniform in [0, 1] the ideal RC-Spike membrane ``v(1) = Σ w (1 − t)`` then has mean
-≈ 0.5 and std ≈ 0.5, so output times start spread over the window rather than clipped; for TTFS
-the net drive Σ w ≈ 1 makes most neurons cross v_th = 1 shortly after the inputs.
+Weight init (documented choice, :func:`init_spike_weights`; N = fan-in):
+
+* RC-Spike: ``w ~ N(1/N, (0.5·sqrt(3/N))²)``. For inputs uniform in [0, 1] the ideal membrane
+  ``v(1) = Σ w (1 − t)`` then has mean ≈ 0.5 and std ≈ 0.5, so output times start spread over
+  the window rather than clipped.
+* TTFS: ``w ~ N(2/N, (2/N)²)`` (mostly excitatory). Net drive Σ w ≈ 2 keeps the reversal-
+  potential asymptote g/f above v_th = 1 even with the paper's E⁺/E⁻, so neurons fire (a dead
+  TTFS neuron has no gradient); std-dominated inits leave most of them silent.
 Optional ``bias``: an extra input that spikes at t = 0 with a learnable weight per neuron.
 ``noise_std``: Gaussian noise added to the output times in training *and* eval (paper §1.3).
 """
@@ -39,17 +43,24 @@ __all__ = [
 _SOLVERS = ("dstd", "exact")
 
 
-def init_spike_weights(weight: Tensor, fan_in: int, generator: torch.Generator | None = None):
-    """In-place init ``w ~ N(1/fan_in, (0.5·sqrt(3/fan_in))²)`` (see module doc)."""
+def init_spike_weights(weight: Tensor, fan_in: int, kind: str = "rc",
+                       generator: torch.Generator | None = None) -> Tensor:
+    """In-place init of spike-time weights (see module doc); ``kind`` is "rc" or "ttfs"."""
+    if kind == "rc":
+        mean, std = 1.0 / fan_in, 0.5 * math.sqrt(3.0 / fan_in)
+    elif kind == "ttfs":
+        mean, std = 2.0 / fan_in, 2.0 / fan_in
+    else:
+        raise ValueError(f"kind must be 'rc' or 'ttfs', got {kind!r}")
     with torch.no_grad():
-        weight.normal_(1.0 / fan_in, 0.5 * math.sqrt(3.0 / fan_in), generator=generator)
+        weight.normal_(mean, std, generator=generator)
     return weight
 
 
 class _SpikeLayer(nn.Module):
     """Common state: params, solver, M/M_test, offsets, noise."""
 
-    _kind = "rc"  # or "ttfs"
+    _kind = "rc"  # or "ttfs": selects the weight init
 
     def __init__(self, params, solver, M, M_test, random_offset, noise_std):
         super().__init__()
@@ -118,9 +129,10 @@ class _Linear(_SpikeLayer):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init_spike_weights(self.weight, self.in_features + (self.bias is not None))
+        n = self.in_features + (self.bias is not None)
+        init_spike_weights(self.weight, n, self._kind)
         if self.bias is not None:
-            init_spike_weights(self.bias.data.unsqueeze(1), self.in_features + 1)
+            init_spike_weights(self.bias.data.unsqueeze(1), n, self._kind)
 
     def _inputs(self, t: Tensor) -> tuple[Tensor, Tensor]:
         if t.dim() != 2 or t.shape[1] != self.in_features:
@@ -154,6 +166,8 @@ class TTFSLinear(_Linear):
     """Fully connected TTFS layer: first crossing of v_th, ``+inf`` = no spike.
 
     ``t_max`` fixes the DSTD grid span (default: latest finite input of the batch)."""
+
+    _kind = "ttfs"
 
     def __init__(self, in_features: int, out_features: int, params: PNNParams | None = None,
                  solver: str = "dstd", M: int = 20, M_test: int = 60,
@@ -194,9 +208,10 @@ class _Conv(_SpikeLayer):
         return self.in_channels * self.kernel_size[0] * self.kernel_size[1]
 
     def reset_parameters(self) -> None:
-        init_spike_weights(self.weight, self.fan_in + (self.bias is not None))
+        n = self.fan_in + (self.bias is not None)
+        init_spike_weights(self.weight, n, self._kind)
         if self.bias is not None:
-            init_spike_weights(self.bias.data.unsqueeze(1), self.fan_in + 1)
+            init_spike_weights(self.bias.data.unsqueeze(1), n, self._kind)
 
     def _check(self, t: Tensor) -> None:
         if t.dim() != 4 or t.shape[1] != self.in_channels:
@@ -239,6 +254,8 @@ class RCSpikeConv2d(_Conv):
 
 class TTFSConv2d(_Conv):
     """2-D convolutional TTFS layer (defaults M = 20, M_test = 60)."""
+
+    _kind = "ttfs"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  params: PNNParams | None = None, solver: str = "dstd", M: int = 20,

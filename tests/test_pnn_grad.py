@@ -1,0 +1,60 @@
+"""torch.autograd.gradcheck (float64) of both solvers w.r.t. weights and input times."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.autograd import gradcheck
+
+from imcflow.pnn import (
+    PNNParams,
+    rc_spike_conv2d_dstd,
+    rc_spike_conv2d_exact,
+    rc_spike_dstd,
+    rc_spike_exact,
+    ttfs_dstd,
+    ttfs_exact,
+)
+
+PARAMS = [PNNParams.paper(), PNNParams.symmetric(1.5, alpha=0.4), PNNParams.ideal()]
+
+
+def _inputs(seed: int, B=2, N=6, O=3, ttfs=False):
+    g = torch.Generator().manual_seed(seed)
+    t = (0.05 + 0.9 * torch.rand(B, N, generator=g, dtype=torch.float64)).requires_grad_(True)
+    if ttfs:
+        w = 0.6 + 0.3 * torch.rand(O, N, generator=g, dtype=torch.float64)
+        w[:, 0] = -0.3
+    else:
+        w = 0.3 * torch.randn(O, N, generator=g, dtype=torch.float64) + 0.1
+    return t, w.requires_grad_(True)
+
+
+@pytest.mark.parametrize("p", PARAMS, ids=["paper", "leaky", "ideal"])
+def test_gradcheck_rc_spike(p: PNNParams) -> None:
+    t, w = _inputs(0)
+    assert gradcheck(lambda t, w: rc_spike_exact(t, w, p, return_v=True), (t, w))
+    for offset in (None, 0.031):
+        assert gradcheck(lambda t, w, o=offset: rc_spike_dstd(t, w, p, 10, o, return_v=True),
+                         (t, w))
+
+
+@pytest.mark.parametrize("p", PARAMS, ids=["paper", "leaky", "ideal"])
+def test_gradcheck_ttfs(p: PNNParams) -> None:
+    t, w = _inputs(1, ttfs=True)
+    assert torch.isfinite(ttfs_exact(t, w, p)).all()
+    assert gradcheck(lambda t, w: ttfs_exact(t, w, p), (t, w))
+    assert torch.isfinite(ttfs_dstd(t, w, p, 20, t_max=1.0)).all()
+    assert gradcheck(lambda t, w: ttfs_dstd(t, w, p, 20, 0.013, t_max=1.0), (t, w))
+
+
+def test_gradcheck_conv() -> None:
+    g = torch.Generator().manual_seed(2)
+    t = (0.05 + 0.9 * torch.rand(1, 2, 4, 4, generator=g, dtype=torch.float64))
+    w = 0.3 * torch.randn(2, 2, 3, 3, generator=g, dtype=torch.float64) + 0.1
+    t.requires_grad_(True)
+    w.requires_grad_(True)
+    p = PNNParams.paper()
+    assert gradcheck(lambda t, w: rc_spike_conv2d_exact(t, w, p, padding=1), (t, w))
+    assert gradcheck(lambda t, w: rc_spike_conv2d_dstd(t, w, p, 6, padding=1, return_v=True),
+                     (t, w))
