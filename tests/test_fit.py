@@ -1,0 +1,78 @@
+"""Fitter: DC lines give E±; the transient fit recovers known parameters from synthetic PNN
+waveforms."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from imcflow.fit.dc import fit_linear_current, membrane_range
+from imcflow.fit.transient import (
+    FittedLayer,
+    LayerPhysics,
+    LayerWaveforms,
+    fit_layer,
+    predict,
+    predict_membrane,
+)
+
+
+def test_dc_line_gives_lambda_and_reversal_potential():
+    v0, v_th = 1.3, 0.872
+    v = np.linspace(0.3, 1.5, 121)
+    lam = 0.41
+    i_n = 120e-9 * (1 + lam * (v - v0))            # NMOS: grows with V
+    fit = fit_linear_current(v, i_n, v0=v0, v_th=v_th, v_range=membrane_range(v0, v_th))
+    assert fit.i0_A == pytest.approx(120e-9)
+    assert fit.lambda_per_V == pytest.approx(lam)
+    assert fit.E == pytest.approx(1 / (lam * v_th))   # paper: E+ = 1/(V_th λ_N)
+    assert fit.max_rel_residual < 1e-9
+    i_p = -50e-9 * (1 - 0.75 * (v - v0))            # PMOS charging current falls as V rises
+    fit_p = fit_linear_current(v, i_p, v0=v0, v_th=v_th, v_range=(0.43, 1.36))
+    assert fit_p.E == pytest.approx(-1 / (0.75 * v_th))
+    assert fit_p.E < 0
+
+
+def test_dc_fit_reports_curvature_as_residual():
+    v = np.linspace(0.4, 1.4, 51)
+    i = 1e-7 * (1 + 0.3 * (v - 1.3)) + 2e-8 * (v - 0.9) ** 2
+    fit = fit_linear_current(v, i, v0=1.3, v_th=0.87, v_range=(0.4, 1.4))
+    assert 0.005 < fit.max_rel_residual < 0.2
+
+
+def _physics(rng: np.random.Generator, n_out: int = 3, n_in: int = 5) -> LayerPhysics:
+    sign = np.where(rng.random((n_out, n_in)) < 0.35, -1.0, 1.0)
+    current = rng.uniform(40e-9, 160e-9, (n_out, n_in))
+    return LayerPhysics(sign=sign, current_A=current, c_F=np.full(n_out, 140e-15), v0_V=1.3,
+                        v_th_V=0.872, T_s=1e-6, E_pos=2.8, E_neg=-1.53, i_dis_A=122e-9,
+                        beta_d=1 / 6.44)
+
+
+def test_transient_fit_recovers_known_parameters():
+    rng = np.random.default_rng(3)
+    phys = _physics(rng)
+    truth = FittedLayer(c_eff_F=(151e-15, 157e-15, 147e-15), v_th=0.96, beta_d=0.2,
+                        delay_in=0.004, delay_out=0.012, E_pos=2.8, E_neg=-1.53)
+    n = 96
+    t_in = np.where(rng.random((n, 5)) < 0.8, rng.uniform(0, 1, (n, 5)), np.inf)
+    t_out, _ = predict(phys, truth, t_in)
+    fired = t_out < 1.0 + truth.delay_out - 1e-9
+    t_mem = np.linspace(0.05, 0.95, 10)
+    v_mem = predict_membrane(phys, truth, t_in, t_mem)
+    data = LayerWaveforms(t_in=t_in, t_out=t_out, fired=fired, t_mem=t_mem, v_mem=v_mem)
+    assert 0.3 < fired.mean() < 1.0  # a mix of early, late and silent neurons
+
+    start = FittedLayer.initial(phys)
+    before = fit_layer(phys, data, start=start, steps=0)
+    fitted = fit_layer(phys, data, start=start, steps=800, lr=0.01)
+    assert fitted.residuals["spike_rms"] < 0.05 * before.residuals["spike_rms"]
+    assert fitted.residuals["spike_rms_pct_T"] < 0.1
+    np.testing.assert_allclose(fitted.c_eff_F, truth.c_eff_F, rtol=0.01)
+    assert fitted.v_th == pytest.approx(truth.v_th, abs=0.01)
+    assert fitted.delay_out == pytest.approx(truth.delay_out, abs=0.003)
+    assert fitted.delay_in == pytest.approx(truth.delay_in, abs=0.003)
+    # Round trip through JSON-able dicts.
+    again = FittedLayer.from_dict(dataclasses.asdict(fitted))
+    assert again == fitted
