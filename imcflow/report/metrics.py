@@ -1,0 +1,34 @@
+"""Fidelity metrics of DESIGN.md: spike-time and membrane errors of a model against SPICE."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def spike_time_errors(t_model: np.ndarray, t_spice: np.ndarray, T_s: float,
+                      mask: np.ndarray | None = None) -> dict[str, float]:
+    """RMS, median |e|, p95 |e| and max |e| of (t_model − t_spice), in ns and in % of T.
+
+    Times are normalised to the phase length ``T_s`` (s); ``mask`` selects the entries compared
+    (default: both finite).
+    """
+    tm, ts = np.asarray(t_model, dtype=float), np.asarray(t_spice, dtype=float)
+    m = np.isfinite(tm) & np.isfinite(ts)
+    if mask is not None:
+        m &= np.asarray(mask, dtype=bool)
+    e = (tm - ts)[m]
+    if e.size == 0:
+        return {"n": 0, "rms_ns": float("nan"), "rms_pct_T": float("nan"),
+                "median_ns": float("nan"), "p95_ns": float("nan"), "max_ns": float("nan")}
+    ae = np.abs(e)
+    rms = float(np.sqrt(np.mean(e ** 2)))
+    return {"n": int(e.size), "rms_ns": rms * T_s * 1e9, "rms_pct_T": 100 * rms,
+            "median_ns": float(np.median(ae)) * T_s * 1e9,
+            "p95_ns": float(np.percentile(ae, 95)) * T_s * 1e9,
+            "max_ns": float(ae.max()) * T_s * 1e9, "bias_ns": float(e.mean()) * T_s * 1e9}
+
+
+def membrane_rms_mV(v_model: np.ndarray, v_spice: np.ndarray) -> float:
+    """RMS of V_model − V_spice (inputs in V) in mV."""
+    d = np.asarray(v_model, dtype=float) - np.asarray(v_spice, dtype=float)
+    return float(np.sqrt(np.mean(d[np.isfinite(d)] ** 2)) * 1e3)
