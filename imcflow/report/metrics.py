@@ -16,7 +16,7 @@ def spike_time_errors(t_model: np.ndarray, t_spice: np.ndarray, T_s: float,
     m = np.isfinite(tm) & np.isfinite(ts)
     if mask is not None:
         m &= np.asarray(mask, dtype=bool)
-    e = (tm - ts)[m]
+    e = tm[m] - ts[m]
     if e.size == 0:
         return {"n": 0, "rms_ns": float("nan"), "rms_pct_T": float("nan"),
                 "median_ns": float("nan"), "p95_ns": float("nan"), "max_ns": float("nan")}
