@@ -18,6 +18,7 @@ from imcflow.errors import ImcflowError
 _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.spec_cli",
     "imcflow.netlist.cli",
+    "imcflow.sim.cli",
 )
 
 

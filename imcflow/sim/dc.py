@@ -1,0 +1,141 @@
+"""DC characterization: I_D versus membrane (drain) voltage of synapse and discharger devices.
+
+One ``ngspice -b`` run of :func:`imcflow.netlist.dc.build_dc` (all layers, device types and widths
+in one deck, one ``.dc`` sweep of the membrane voltage). The fitter reads the dataset for λ, E±,
+the unit current per width and the ramp.
+
+DC dataset (``.npz``, atomic; :func:`load_dc`):
+
+=========================  ===================  ==============================================
+key                        shape / dtype        meaning
+=========================  ===================  ==============================================
+``meta``                   0-d str (JSON)       format ``imcflow-dc``, version, spec (dict),
+                                                corner, temperature (°C), sweep [start, stop,
+                                                step] (V), netlist_sha256, biases per layer (V)
+``v_mem``                  [M] float64          membrane (drain) voltage, V
+``w_<layer>_<dev>``        [K] float64          current-source widths, µm (dev = n, p, dis)
+``i_<layer>_<dev>``        [K, M] float64       |I_D|, A: current the device sinks from (n, dis)
+                                                or sources into (p) the membrane, ≥ 0 in
+                                                normal operation
+``lambda_<layer>_<dev>``   [K] float64          quick-look λ, 1/V: (I(far) − I(near)) /
+                                                (ΔV · I(mid)) with |V_DS| growing from near to
+                                                far over the sweep (PAPERS §1.4 / TOOLCHAIN)
+=========================  ===================  ==============================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imcflow import atomicio
+from imcflow import spec as specmod
+from imcflow.errors import DataError, SpecError
+from imcflow.netlist.dc import DEVICE_TYPES, V_START, V_STEP, V_STOP, build_dc
+from imcflow.sim import ngspice
+from imcflow.sim.engines import DEFAULT_TIMEOUT
+from imcflow.spec import DesignSpec
+
+FORMAT = "imcflow-dc"
+FORMAT_VERSION = 1
+
+
+def quick_lambda(v: np.ndarray, i: np.ndarray, device: str) -> float:
+    """λ (1/V) from the sweep ends and middle; |V_DS| grows with V for n/dis, falls for p."""
+    i = np.abs(np.asarray(i, dtype=float))
+    lo, hi, mid = i[0], i[-1], np.interp(0.5 * (v[0] + v[-1]), v, i)
+    near, far = (lo, hi) if device != "p" else (hi, lo)
+    dv = float(v[-1] - v[0])
+    return float((far - near) / (dv * mid)) if mid > 0 and dv > 0 else float("nan")
+
+
+@dataclass
+class DCDataset:
+    """A loaded DC dataset: per (layer, device) the widths (µm) and |I_D| (A) versus v_mem (V)."""
+
+    meta: dict[str, Any]
+    spec: DesignSpec
+    v_mem: np.ndarray
+    widths: dict[tuple[str, str], np.ndarray]
+    current: dict[tuple[str, str], np.ndarray]
+    lam: dict[tuple[str, str], np.ndarray]
+
+
+def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
+                    widths: Sequence[float] | None = None,
+                    devices: Sequence[str] = DEVICE_TYPES, corner: str | None = None,
+                    temperature: float | None = None,
+                    sweep: tuple[float, float, float] = (V_START, V_STOP, V_STEP),
+                    timeout: float = DEFAULT_TIMEOUT, num_threads: int = 1) -> Path:
+    """Run the DC sweeps of ``spec`` and write the dataset to ``out`` (a ``.npz`` path, or a
+    folder that gets ``dc.npz``). Returns the path."""
+    bench = build_dc(spec, widths=widths, devices=devices, corner=corner,
+                     temperature=temperature, sweep=sweep)
+    res = ngspice.run_batch(bench.text, [p.vector for p in bench.probes], analysis=None,
+                            timeout=timeout, num_threads=num_threads)
+    names = list(res.plot.vectors)
+    v = np.asarray(res.plot.vectors[names[0]], dtype=float)  # the sweep variable comes first
+    meta: dict[str, Any] = {
+        "format": FORMAT, "version": FORMAT_VERSION, "spec": spec.to_dict(),
+        "corner": corner or spec.corner,
+        "temperature": spec.temperature if temperature is None else float(temperature),
+        "sweep": list(bench.sweep), "netlist_sha256": ngspice.netlist_hash(bench.text),
+        "biases": {layer.name: {"vb_n": layer.synapse.vb_n, "vb_p": layer.synapse.vb_p,
+                                "v_dis": layer.neuron.v_dis} for layer in spec.layers},
+        "current_convention": "|I_D| in A; n and dis sink from the membrane, p sources into it",
+    }
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta, sort_keys=True)),
+                                     "v_mem": v}
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for probe in bench.probes:
+        groups.setdefault((probe.layer, probe.device), []).append(probe)
+    for (layer, dev), probes in groups.items():
+        cur = np.stack([np.asarray(res.plot[p.vector], dtype=float) for p in probes])
+        cur = -cur if dev == "p" else cur  # ammeter current vm → device: negative for PMOS
+        arrays[f"w_{layer}_{dev}"] = np.array([p.width_um for p in probes])
+        arrays[f"i_{layer}_{dev}"] = cur
+        arrays[f"lambda_{layer}_{dev}"] = np.array([quick_lambda(v, c, dev) for c in cur])
+    dest = Path(out)
+    if dest.suffix != ".npz":
+        dest = dest / "dc.npz"
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+    atomicio.write_with(dest, writer)
+    return dest
+
+
+def load_dc(path: str | os.PathLike[str]) -> DCDataset:
+    """Read a DC dataset; :class:`DataError` if missing or not one."""
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise DataError(f"DC dataset not found: {p}") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{p} is not a readable .npz dataset: {exc}") from None
+    try:
+        meta = json.loads(str(data["meta"]))
+        if meta.get("format") != FORMAT:
+            raise DataError(f"{p} is not an imcflow DC dataset")
+        spec = specmod.from_dict(meta["spec"])
+        widths, current, lam = {}, {}, {}
+        for key in data:
+            if key.startswith("i_"):
+                layer, dev = key[2:].rsplit("_", 1)
+                widths[(layer, dev)] = data[f"w_{layer}_{dev}"]
+                current[(layer, dev)] = data[key]
+                lam[(layer, dev)] = data[f"lambda_{layer}_{dev}"]
+        return DCDataset(meta=meta, spec=spec, v_mem=data["v_mem"], widths=widths,
+                         current=current, lam=lam)
+    except (KeyError, json.JSONDecodeError, SpecError) as exc:
+        raise DataError(f"{p}: corrupt DC dataset ({exc})") from None

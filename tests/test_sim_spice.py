@@ -1,0 +1,195 @@
+"""Simulation stage on the real sky130 models (ngspice): engines agree, physics, datasets, cache,
+resume, executors, DC sweeps, failures. Small on purpose: one 4-input × 2-neuron layer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from imcflow import cli
+from imcflow import spec as S
+from imcflow.errors import SimulationError, SimulationTimeout
+from imcflow.netlist import build_transient, stimuli
+from imcflow.sim import characterize as C
+from imcflow.sim.dc import dc_characterize, load_dc
+from imcflow.sim.engines import SharedEngine, SubprocessEngine
+from imcflow.sim.extract import layer_observables
+
+pytestmark = pytest.mark.slow
+
+INF = np.inf
+#: Neuron 1 has twice neuron 0's positive (NMOS) width on input 0; input 3 is a negative (PMOS)
+#: weight. Widths ≥ 1 µm: below ≈ 0.6 µm sky130's narrow-width bins give ~3× the current per µm
+#: (0.5 µm sinks more than 1 µm at the same bias), so "wider ⇒ stronger" holds only above that.
+WIDTHS = np.array([[1.0, 1.0, 0.0, -1.0], [2.0, 1.0, 0.0, -1.0]])
+PATTERNS = {
+    "silent": np.array([INF, INF, INF, INF]),
+    "one": np.array([0.75, INF, INF, INF]),
+    "early": np.array([0.6, INF, INF, INF]),
+    "late": np.array([0.9, INF, INF, INF]),
+    "mixed": np.array([0.7, 0.85, 0.0, 0.8]),
+}
+
+
+def small_spec() -> S.DesignSpec:
+    return S.DesignSpec(name="t4x2", layers=(S.make_layer("l1", WIDTHS),))
+
+
+@pytest.fixture(scope="module")
+def shared_runs():
+    """Every pattern of PATTERNS through one long-lived shared engine (models load once)."""
+    spec = small_spec()
+    tb = build_transient(spec, PATTERNS["silent"])
+    with SharedEngine(tb.text, tb.vectors) as eng:
+        out = {k: eng.run(stimuli(spec, p)) for k, p in PATTERNS.items()}
+        assert eng.runs == len(PATTERNS)
+    return spec, tb, out
+
+
+def _obs(spec, res):
+    return layer_observables(spec, res, 0, n_grid=None)
+
+
+def test_shared_and_subprocess_agree_within_1ps(shared_runs):
+    spec, tb, runs = shared_runs
+    sub = SubprocessEngine(tb.text, tb.vectors)
+    res = sub.run(stimuli(spec, PATTERNS["mixed"]))
+    a, b = _obs(spec, runs["mixed"]), _obs(spec, res)
+    assert a.fired.tolist() == b.fired.tolist()
+    assert a.fired.any()
+    assert np.max(np.abs(a.t_out - b.t_out)) * spec.T <= 1e-12
+    for name in ("v(l1_out0)", "v(l1_mem1)", "i(vdd)"):
+        assert runs["mixed"][name].shape == res[name].shape
+
+
+def test_physics_of_a_4x2_layer(shared_runs):
+    spec, _, runs = shared_runs
+    obs = {k: _obs(spec, r) for k, r in runs.items()}
+    # no input: the ramp alone does not reach the threshold inside the fire window
+    assert not obs["silent"].fired.any()
+    assert np.all(obs["silent"].t_out == 1.0)
+    # twice the NMOS (positive-weight) width ⇒ earlier spike
+    one = obs["one"]
+    assert one.fired.all()
+    assert 0.0 < one.t_out[1] < one.t_out[0] < 1.0
+    # later input ⇒ later output (positive weights), for both neurons
+    for i in range(2):
+        ts = [obs[k].t_out[i] for k in ("early", "one", "late")]
+        assert all(obs[k].fired[i] for k in ("early", "one", "late"))
+        assert ts[0] < ts[1] < ts[2], ts
+    for o in obs.values():
+        assert np.all((o.t_out >= 0.0) & (o.t_out <= 1.0))
+    # the supply delivers charge
+    assert -np.trapezoid(runs["mixed"]["i(vdd)"], runs["mixed"]["time"]) > 0
+
+
+@pytest.fixture(scope="module")
+def char_runs(tmp_path_factory):
+    """The same 3 seeded patterns characterized three ways (fresh caches)."""
+    spec = small_spec()
+    root = tmp_path_factory.mktemp("char")
+    kw = dict(seed=7, p_spike=0.8, n_grid=21, engine="shared")
+    a = C.characterize(spec, 3, cache_dir=root / "a", workers=2, **kw)
+    return spec, root, kw, a
+
+
+def test_repeat_hits_the_cache_and_same_seed_gives_same_dataset(char_runs, tmp_path, capsys):
+    spec, root, kw, a = char_runs
+    assert not a.cache_hit and a.n_simulated == 3
+    again = C.characterize(spec, 3, cache_dir=root / "a", workers=2, **kw)
+    assert again.cache_hit and again.n_simulated == 0
+    ds = a.load()
+    assert ds.n_patterns == 3 and ds.mem["l1"].shape == (3, 2, 21)
+    assert ds.meta["seed"] == 7 and ds.meta["engine"] == "shared" and ds.meta["corner"] == "tt"
+    assert S.from_dict(ds.meta["spec"]) == spec
+    assert np.all(ds.charge > 0)
+    assert np.all((ds.t_out["l1"] >= 0) & (ds.t_out["l1"] <= 1))
+    # the CLI on the same cache: no simulation, the dataset copied out
+    spec_path = tmp_path / "s.json"
+    S.save(spec, spec_path)
+    rc = cli.main(["characterize", str(spec_path), "--patterns", "3", "--seed", "7",
+                   "--grid", "21", "--cache-dir", str(root / "a"), "-o", str(tmp_path / "o")])
+    assert rc == 0, capsys.readouterr().err
+    assert "cache hit" in capsys.readouterr().out
+    _assert_same(C.load_dataset(tmp_path / "o" / "characterization.npz"), ds)
+
+
+def _assert_same(x: C.CharDataset, y: C.CharDataset) -> None:
+    for name in ("inputs", "charge", "mem_tau"):
+        assert np.array_equal(getattr(x, name), getattr(y, name)), name
+    for d in ("t_out", "fired", "mem"):
+        for k in getattr(y, d):
+            assert np.array_equal(getattr(x, d)[k], getattr(y, d)[k]), (d, k)
+    assert json.dumps(x.meta, sort_keys=True) == json.dumps(y.meta, sort_keys=True)
+
+
+def test_killed_run_resumes_only_the_rest_and_matches(char_runs):
+    spec, root, kw, a = char_runs
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_one(idx, done, total):
+        if done >= 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        C.characterize(spec, 3, cache_dir=root / "b", workers=1, on_result=kill_after_one, **kw)
+    resumed = C.characterize(spec, 3, cache_dir=root / "b", workers=1, **kw)
+    assert resumed.n_resumed == 1 and resumed.n_simulated == 2
+    _assert_same(resumed.load(), a.load())
+
+
+def test_dask_executor_gives_identical_results(char_runs):
+    pytest.importorskip("dask.distributed")
+    spec, root, kw, a = char_runs
+    d = C.characterize(spec, 3, cache_dir=root / "c", workers=1, dask_local=True, **kw)
+    assert d.n_simulated == 3
+    _assert_same(d.load(), a.load())
+
+
+def test_dc_sweep_dataset(tmp_path):
+    path = dc_characterize(small_spec(), tmp_path, widths=[1.0, 2.0])
+    ds = load_dc(path)
+    assert path.name == "dc.npz"
+    assert ds.v_mem[0] == pytest.approx(0.4) and ds.v_mem[-1] == pytest.approx(1.4)
+    for dev in ("n", "p", "dis"):
+        cur = ds.current[("l1", dev)]
+        assert cur.shape == (2, ds.v_mem.size)
+        assert np.all(cur > 0), dev
+        assert np.all(cur[1] > cur[0]), dev  # wider ⇒ more current
+        assert np.all((ds.lam[("l1", dev)] > 0.05) & (ds.lam[("l1", dev)] < 2.0)), dev
+    # channel-length modulation: |I| grows with |V_DS|
+    assert ds.current[("l1", "n")][0, -1] > ds.current[("l1", "n")][0, 0]
+    assert ds.current[("l1", "p")][0, 0] > ds.current[("l1", "p")][0, -1]
+
+
+BAD_DECK = """* a deck ngspice cannot parse
+V1 a 0 1
+X1 a 0 no_such_subckt
+.tran 1n 10n
+.end
+"""
+
+
+@pytest.mark.parametrize("engine_cls", [SubprocessEngine, SharedEngine])
+def test_parse_error_is_a_one_line_simulation_error(engine_cls):
+    with engine_cls(BAD_DECK, ["v(a)"], timeout=60) as eng, \
+            pytest.raises(SimulationError) as exc:
+        eng.run({})
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith("ngspice")
+
+
+def test_hang_is_killed_by_the_timeout():
+    spec = small_spec()
+    tb = build_transient(spec, PATTERNS["mixed"])
+    with pytest.raises(SimulationTimeout) as exc:
+        SubprocessEngine(tb.text, tb.vectors, timeout=0.3).run(stimuli(spec, PATTERNS["mixed"]))
+    assert "\n" not in str(exc.value)
+    eng = SharedEngine(tb.text, tb.vectors, timeout=0.3, load_timeout=0.3)
+    with pytest.raises(SimulationTimeout):
+        eng.run(stimuli(spec, PATTERNS["mixed"]))
+    assert eng._proc is None  # killed, nothing left running
