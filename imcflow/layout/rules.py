@@ -1,0 +1,84 @@
+"""Layer map and design-rule values the layout generator draws with.
+
+* :func:`layers` — ``pdk/layers.yaml`` (name → (layer, datatype)), drawing and label purposes;
+* :func:`rule` — a sky130 rule value from ``pdk/layout_rules.yaml`` in database units
+  (1 dbu = 1 nm), looked up by its sky130 rule name (``"poly.8"``, ``"m1.2"``, …).
+
+The generator is correct by construction: every offset it uses is either one of these rule values
+or a composite of them (spelled out where it is computed), rounded *up* to the 5 nm grid.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import yaml
+
+from imcflow import pdk
+from imcflow.errors import PDKError
+
+#: Database unit in µm (1 nm); all generator coordinates are integers in dbu.
+DBU_UM = 0.001
+#: Manufacturing grid in dbu (0.005 µm).
+GRID = 5
+
+
+def _load(name: str) -> dict[str, Any]:
+    path = pdk.PDK_DIR / name
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise PDKError(f"PDK data file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise PDKError(f"PDK data file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise PDKError(f"PDK data file {path}: expected a mapping")
+    return data
+
+
+@functools.cache
+def layers() -> dict[str, tuple[int, int]]:
+    """Drawing layers: name → (GDS layer, datatype), from ``pdk/layers.yaml``."""
+    return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["drawing"].items()}
+
+
+@functools.cache
+def label_layers() -> dict[str, tuple[int, int]]:
+    """Label purposes: conductor name → (GDS layer, datatype), from ``pdk/layers.yaml``."""
+    return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["label"].items()}
+
+
+@functools.cache
+def _rules() -> dict[str, float]:
+    return {str(k): float(v) for k, v in _load("layout_rules.yaml")["rules"].items()}
+
+
+def rule_um(name: str) -> float:
+    """Value of sky130 rule ``name`` in µm (µm² for areas)."""
+    rules = _rules()
+    if name not in rules:
+        raise PDKError(f"layout rule {name!r} missing from pdk/layout_rules.yaml")
+    return rules[name]
+
+
+def up(x_dbu: float) -> int:
+    """Round a length in dbu up to the 5 nm grid."""
+    return int(math.ceil(round(x_dbu, 6) / GRID - 1e-9)) * GRID
+
+
+def down(x_dbu: float) -> int:
+    """Round a length in dbu down to the 5 nm grid."""
+    return int(math.floor(round(x_dbu, 6) / GRID + 1e-9)) * GRID
+
+
+def rule(name: str) -> int:
+    """Value of sky130 length rule ``name`` in dbu (nm), rounded up to the grid."""
+    return up(rule_um(name) / DBU_UM)
+
+
+def um(x_um: float) -> int:
+    """A size in µm (on the 5 nm grid) as dbu."""
+    return int(round(x_um / DBU_UM))
