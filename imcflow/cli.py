@@ -19,6 +19,7 @@ _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.crosspoint.cli",
     "imcflow.spec_cli",
     "imcflow.netlist.cli",
+    "imcflow.layout.cli",
     "imcflow.extract.cli",
     "imcflow.sim.cli",
 )
