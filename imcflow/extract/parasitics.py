@@ -11,7 +11,8 @@ Model (magic's, with the sky130 coefficients of ``pdk/parasitics.yaml``):
   couple with c·ℓ/(d + offset) (``sidewall``), shielded by shapes in between.
 
 Poly over diffusion (the gate) and met4 over capm (the MIM top plate) are devices, not wires,
-and are left out. Contacts/vias are not counted. Capacitances are in F, lengths in µm.
+and are left out; source/drain diffusion only shields (its junction capacitance is in the MOS
+model through AD/AS/PD/PS). Contacts/vias are not counted. Capacitances are in F, lengths in µm.
 Resistance (option): a net's wire resistance is estimated from sheet resistances and each
 polygon's number of squares, (P/2)²/A − 2 (exact for a rectangle: ℓ/w + w/ℓ).
 """
@@ -94,6 +95,7 @@ class _Grid:
 def _layer_regions(ext: Extraction) -> dict[str, kdb.Region]:
     reg = ext.regions
     return {
+        "diff": kdb.Region(),   # pieces come from the registered s/d and tap layers
         "poly": reg["poly"] - reg["diff"],
         "li1": reg["li1"], "met1": reg["met1"], "met2": reg["met2"],
         "met3": reg["met3"], "met4": reg["met4"] - reg["capm"], "met5": reg["met5"],
@@ -134,7 +136,10 @@ def extract_parasitics(ext: Extraction, *, resistance: bool = False) -> Parasiti
     dbu = ext.design.dbu
     a_um2 = dbu * dbu
     regions = _layer_regions(ext)
-    pieces = {name: _pieces(ext, regions[name]) for name in order}
+    pieces = {name: _pieces(ext, regions[name]) for name in order if name != "diff"}
+    if "diff" in order:
+        pieces["diff"] = [pc for key in ("nsd", "psd", "ptap", "ntap")
+                          for pc in _pieces(ext, ext.regions[key])]
     grids = {name: _Grid(p, int(10.0 / dbu)) for name, p in pieces.items()}
     par = Parasitics()
     for net in ext.circuit.each_net():
@@ -183,7 +188,7 @@ def extract_parasitics(ext: Extraction, *, resistance: bool = False) -> Parasiti
     halo = float(co["coupling_halo_um"])
     for name in order:
         sw = co["sidewall"][name]
-        if len(pieces[name]) < 2:
+        if len(pieces[name]) < 2 or sw["c"] <= 0.0:
             continue
         tagged = kdb.Region()
         for n, poly in pieces[name]:
@@ -210,6 +215,8 @@ def extract_parasitics(ext: Extraction, *, resistance: bool = False) -> Parasiti
     if resistance:
         rs = co["sheet_resistance"]
         for name in order:
+            if rs[name] <= 0.0:
+                continue
             for n, poly in pieces[name]:
                 area = poly.area() * a_um2
                 half_p = poly.perimeter() * dbu / 2.0
