@@ -275,13 +275,13 @@ def plan_neuron(layer: LayerSpec) -> NeuronPlan:
     devs = neuron_devices(layer)
     x = 400
     ntap_x = x
-    x += dv.TAP_W + dv.ROW_GAP
+    x += dv.TAP_W + dv.TAP_GAP
     xs: list[int] = []
     nwell_x1 = n_x0 = 0
     prev_kind = "p"
     for d in devs:
         if d.kind[0] == "n" and prev_kind[0] == "p":
-            nwell_x1 = x - dv.ROW_GAP + 200
+            nwell_x1 = x - dv.ROW_GAP + 300
             x = nwell_x1 + rule("difftap.9") + 200
             n_x0 = x
         if d.kind in ("nlvt", "phvt"):
@@ -291,7 +291,7 @@ def plan_neuron(layer: LayerSpec) -> NeuronPlan:
         if d.kind in ("nlvt", "phvt"):
             x += dv.VT_GAP
         prev_kind = d.kind
-    ptap_x = x
+    ptap_x = x - dv.ROW_GAP + dv.TAP_GAP
     right = ptap_x + dv.TAP_W
     top = max(max(d.w for d in devs) + dv.BAR_DY + 400, dv.TAP_H)
     return NeuronPlan(xs=xs, ntap_x=ntap_x, ptap_x=ptap_x, nwell_x1=nwell_x1, n_x0=n_x0,

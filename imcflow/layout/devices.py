@@ -21,8 +21,12 @@ from dataclasses import dataclass
 from imcflow.layout.geom import Canvas, sizes
 from imcflow.layout.rules import down, rule
 
-#: Gap between device footprints in a row (dbu); keeps stubs ≥ 0.40 µm apart (m2 pads + m2.2).
-ROW_GAP = 600
+#: Gap between device footprints in a row (dbu): the next source licon column then sits
+#: 0.21 µm from the previous poly licon (licon.14: 0.19), met1 pads 0.18 apart (m1.2: 0.14) and
+#: met2 stubs 0.44 µm on centre (0.26 pads + m2.2).
+ROW_GAP = 160
+#: Gap between a tap and a device: room for the abutting nsdm/psdm (2 × nsd.5a) and difftap.3.
+TAP_GAP = 600
 #: Extra gap around an LVT/HVT device so its Vt layer stays clear of neighbouring gates.
 VT_GAP = 500
 #: Poly-bar offset above the diff (≥ poly.4) and the gate-contact centre above the diff top.
