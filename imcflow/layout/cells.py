@@ -15,8 +15,21 @@ met4        horizontal: spike lines ``in<j>``/``inb<j>`` across the crossbar row
             below each layer; MIM top plate (the membrane) and its strap to the bit line
 ==========  =====================================================================================
 
-Every net of the network carries one text label (on the label purpose of the metal it sits on)
-named as in :func:`imcflow.netlist.cells.network_ports`.
+Every net of the network carries exactly one text label, placed on a shape of that net, on the
+label purpose (``<metal>/5``) of the metal it sits on, named as in
+:func:`imcflow.netlist.cells.network_ports` (layer name ``<n>``):
+
+* ``in<j>``, ``inb<j>`` — met4, left end of the first layer's spike lines;
+* ``<n>_mem<i>`` — met2, top end of bit line i;
+* ``<n>_out<i>``, ``<n>_outb<i>`` — met4, on the output bus track below the neuron (for a
+  non-last layer this net is also the next layer's spike line ``in<i>``/``inb<i>``);
+* ``<n>_rst``, ``_rstb``, ``_fire``, ``_v0``, ``_vdis``, ``_vcmp`` — met1, left end of the
+  neuron-channel track; ``<n>_vbn``, ``<n>_vbp`` — met2, on the bias trunk;
+* ``vdd``, ``vss`` — met1, left end of the global rails at the bottom.
+
+Internal nodes (synapse series node, ``dx``, ``cx``, ``c1``–``c3``, ``nx``) are unlabelled. Body
+terminals: every NMOS sits in the p-substrate tied to ``vss`` by p-taps, every PMOS in an n-well
+tied to ``vdd`` by n-taps.
 """
 
 from __future__ import annotations
