@@ -248,11 +248,14 @@ class DeviceArray:
         else:
             step0 = self.dw * (1 - self.r)
             factor = (1 + a * (w - s)).clamp_min(0.0)
-        mean = step0 * factor * _geom(n, step0 * a)
+        c = step0 * a
+        mean = step0 * factor * _geom(n, c)
         sigma = self.config.dw_min_ctoc
         if sigma > 0:
+            # independent relative noise on each of the n (geometrically shrinking) steps:
+            # std = sigma * sqrt(sum_k step_k^2), sum_k q^(2k) = geom(n, 1 - q^2)
             noise = torch.randn(self.shape, generator=self.gen, dtype=self.dtype)
-            mean = mean + sigma * step0 * factor * n.sqrt() * noise
+            mean = mean + sigma * step0 * factor * _geom(n, c * (2 - c)).sqrt() * noise
         b = self.config.w_bound
         self.w = (w + mean if up else w - mean).clamp(-b, b)
 
