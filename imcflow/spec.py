@@ -57,9 +57,9 @@ class NeuronDesign:
     v0: float = _f(1.3, 0.5, 1.8, "V", "reset (resting) membrane voltage V₀")
     v_switch: float = _f(0.428, 0.1, 1.2, "V", "design switching voltage of the comparator")
     reset_w_um: float = _f(0.84, 0.42, 10.0, "µm", "reset transmission-gate width (n and p)")
-    dis_w_um: float = _f(1.0, 0.42, 20.0, "µm", "discharger current-source width")
+    dis_w_um: float = _f(5.0, 0.42, 20.0, "µm", "discharger current-source width")
     dis_l_um: float = _f(0.25, 0.15, 10.0, "µm", "discharger current-source length")
-    v_dis: float = _f(0.554, 0.0, 1.95, "V", "discharger gate bias (sets the fire-phase ramp)")
+    v_dis: float = _f(0.577, 0.0, 1.95, "V", "discharger gate bias (sets the fire-phase ramp)")
     cmp_wn_um: float = _f(0.42, 0.42, 10.0, "µm", "comparator input LVT NMOS width")
     cmp_wp_um: float = _f(0.42, 0.42, 10.0, "µm", "comparator input HVT PMOS width")
     cmp_wb_um: float = _f(0.42, 0.42, 10.0, "µm", "comparator current-limit PMOS width")
@@ -355,7 +355,13 @@ def validate(spec: DesignSpec) -> None:
 
 # --------------------------------------------------------------------------- construction
 
-def make_layer(name: str, width_um: np.ndarray, mim_um: float | np.ndarray = 7.0,
+#: Default MIM side (µm). Weights live in widths of ≥ 1 µm fingers in moderate inversion
+#: (≈ 160 nA NMOS, ≈ 290 nA PMOS per 1 µm finger at the default biases), so the unit weight
+#: C·V_th/T must be several such currents: 22 µm × 22 µm ≈ 0.98 pF gives ≈ 0.9 µA.
+MIM_SIDE_UM = 22.0
+
+
+def make_layer(name: str, width_um: np.ndarray, mim_um: float | np.ndarray = MIM_SIDE_UM,
                fingers: np.ndarray | None = None, synapse: SynapseDesign | None = None,
                neuron: NeuronDesign | None = None) -> LayerSpec:
     """A :class:`LayerSpec` from a signed width matrix [n_out, n_in] (µm) and MIM sides (µm)."""
@@ -371,8 +377,8 @@ def make_layer(name: str, width_um: np.ndarray, mim_um: float | np.ndarray = 7.0
         synapse=synapse or SynapseDesign(), neuron=neuron or NeuronDesign())
 
 
-def random_widths(rng: np.random.Generator, n_out: int, n_in: int, w_lo: float = 0.5,
-                  w_hi: float = 1.5, p_zero: float = 0.1, p_neg: float = 0.35) -> np.ndarray:
+def random_widths(rng: np.random.Generator, n_out: int, n_in: int, w_lo: float = 1.0,
+                  w_hi: float = 5.0, p_zero: float = 0.1, p_neg: float = 0.35) -> np.ndarray:
     """Seeded random signed widths (µm) on the grid, for demos and tests."""
     mag = rng.uniform(w_lo, w_hi, size=(n_out, n_in))
     sign = np.where(rng.random((n_out, n_in)) < p_neg, -1.0, 1.0)
@@ -383,8 +389,8 @@ def random_widths(rng: np.random.Generator, n_out: int, n_in: int, w_lo: float =
 def default_spec(seed: int = 0) -> DesignSpec:
     """The embedded demo: an Iris-sized 5-5-3 network (4 features + a bias input), T = 1 µs.
 
-    Widths are seeded random placeholders (mixed signs, ~0.5–1.5 µm); the trained weights replace
-    them at write-back.
+    Widths are seeded random placeholders (mixed signs, one finger of 1–5 µm: weights ≈ 0.2–1);
+    the trained weights replace them at write-back.
     """
     rng = np.random.default_rng(seed)
     layers = (make_layer("l1", random_widths(rng, 5, 5)),

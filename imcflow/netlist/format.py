@@ -14,7 +14,9 @@ def fmt(x: float) -> str:
         raise ValueError(f"cannot write a non-finite number ({x}) into a netlist")
     if x == 0.0:
         return "0"
-    return repr(x)
+    # 12 significant digits: exact for every size on the grid and every spec value, and free of
+    # binary noise such as 9.999999999999999e-10 for T/1000.
+    return repr(float(f"{x:.12g}"))
 
 
 def ident(name: str, where: str = "name") -> str:

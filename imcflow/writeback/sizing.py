@@ -1,12 +1,15 @@
 """Weights ↔ widths for one layer, on the manufacturing grid and within the device limits.
 
-A synapse's current is set by its current-source width W at the layer's fixed gate bias; the
-current per width is taken from a table I(W) (narrow-width effects make it non-proportional near
-the 0.42 µm minimum), interpolated linearly and inverted the same way. Wide devices are split
-into fingers of at most ``max_finger_um``. Weights whose width would fall below the smallest
-device are rounded explicitly: to zero below half the minimum, else up to the minimum
-(:func:`quantize_weights` gives the weights the hardware will realise, for quantization-aware
-fine-tuning).
+A synapse is ``nf`` identical fingers of width W_f in parallel (ngspice bins the sky130 models by
+the per-finger width W/nf, measured: W = 4 µm nf = 2 carries exactly twice a 2 µm device), so its
+current is ``nf · I_f(W_f)`` with I_f the *measured* current of one finger at the layer's bias
+and the membrane at V₀. I_f(W) is far from proportional in sky130 (model bins; below ~0.6 µm a
+narrow finger carries more than a 1 µm one), so the table is interpolated, never extrapolated,
+and only a range where it increases strictly is used (``finger_range_um``, default 1–5 µm).
+
+Weights whose current is below one minimum finger are rounded explicitly: to zero under half
+of it, else up to it (:func:`quantize_weights` gives the weights the hardware realises, for
+quantization-aware fine-tuning).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from imcflow import pdk
 from imcflow.errors import SpecError
 from imcflow.spec import DesignSpec, LayerSpec
 
-#: Default largest width of one finger, µm.
-MAX_FINGER_UM = 5.0
+#: Per-finger widths (µm) write-back uses by default: ≥ 1 µm keeps clear of the narrow-width bins.
+FINGER_RANGE_UM = (1.0, 5.0)
+MAX_FINGERS = 64
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,9 @@ class DeviceModel:
     """What write-back needs to turn a normalised weight into a width, for one layer.
 
     Attributes:
-        widths_um: widths (µm, increasing) at which the unit currents were measured.
-        i_n_A: NMOS synapse current (A) at each width, membrane at V₀ (v = 0), layer bias.
-        i_p_A: PMOS synapse current magnitude (A) at each width, same conditions.
+        widths_um: per-finger widths (µm, increasing) at which the finger currents were measured.
+        i_n_A: NMOS synapse current of one finger (A) at each width, membrane at V₀, layer bias.
+        i_p_A: PMOS synapse current magnitude of one finger (A), same conditions.
         c_eff_F: effective membrane capacitance per neuron (F): MIM plus parasitics.
         v_th_V: normalisation voltage V_th (V): the design threshold V₀ − V_switch.
         T_s: phase length (s).
@@ -48,20 +52,20 @@ class DeviceModel:
 
     def __post_init__(self) -> None:
         w = np.asarray(self.widths_um)
-        if w.ndim != 1 or w.size < 1 or np.any(np.diff(w) <= 0):
-            raise ValueError("DeviceModel.widths_um must be a strictly increasing list")
+        if w.ndim != 1 or w.size < 2 or np.any(np.diff(w) <= 0):
+            raise ValueError("DeviceModel.widths_um must be a strictly increasing list (≥ 2)")
         for name in ("i_n_A", "i_p_A"):
             i = np.asarray(getattr(self, name))
-            if i.shape != w.shape or np.any(i <= 0) or np.any(np.diff(i) <= 0):
-                raise ValueError(f"DeviceModel.{name} must be positive and increase with width")
+            if i.shape != w.shape or np.any(i <= 0):
+                raise ValueError(f"DeviceModel.{name} must hold one positive current per width")
         if any(c <= 0 for c in self.c_eff_F) or self.v_th_V <= 0 or self.T_s <= 0:
             raise ValueError("DeviceModel: c_eff_F, v_th_V and T_s must be positive")
 
     @classmethod
     def proportional(cls, i_n_per_um: float, i_p_per_um: float, c_eff_F: list[float],
                      v_th_V: float, T_s: float) -> DeviceModel:
-        """A model with currents proportional to width (the schematic designer's assumption)."""
-        w = (0.42, 100.0)
+        """Currents proportional to width (the schematic designer's assumption)."""
+        w = (0.42, 1.0, 2.0, 5.0, 10.0, 100.0)
         return cls(widths_um=w, i_n_A=tuple(i_n_per_um * x for x in w),
                    i_p_A=tuple(i_p_per_um * x for x in w), c_eff_F=tuple(c_eff_F),
                    v_th_V=v_th_V, T_s=T_s)
@@ -70,100 +74,103 @@ class DeviceModel:
         """Current (A) of weight 1 per neuron: C_eff · V_th / T."""
         return np.asarray(self.c_eff_F) * self.v_th_V / self.T_s
 
-    def current(self, width_um: np.ndarray, positive: np.ndarray) -> np.ndarray:
-        """Current magnitude (A) of a synapse of total ``width_um`` (≥ 0); 0 for width 0."""
-        w = np.abs(np.asarray(width_um, dtype=float))
+    def table(self, positive: bool, finger_range_um: tuple[float, float] = FINGER_RANGE_UM
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """(widths, finger currents) inside ``finger_range_um``; raises unless strictly
+        increasing there (the inversion width(current) must be unique)."""
+        w = np.asarray(self.widths_um)
+        i = np.asarray(self.i_n_A if positive else self.i_p_A)
+        lo, hi = finger_range_um
+        m = (w >= lo - 1e-9) & (w <= hi + 1e-9)
+        if m.sum() < 2:
+            raise SpecError(f"the device table has fewer than 2 widths in [{lo:g}, {hi:g}] µm")
+        w, i = w[m], i[m]
+        if np.any(np.diff(i) <= 0):
+            k = int(np.argmax(np.diff(i) <= 0))
+            kind = "NMOS" if positive else "PMOS"
+            raise SpecError(f"{kind} finger current does not grow from {w[k]:g} to "
+                            f"{w[k + 1]:g} µm; narrow finger_range_um")
+        return w, i
+
+    def current(self, width_um: np.ndarray, fingers: np.ndarray, positive: np.ndarray
+                ) -> np.ndarray:
+        """Current magnitude (A) of synapses of total ``width_um`` over ``fingers``."""
+        width = np.abs(np.asarray(width_um, dtype=float))
+        nf = np.broadcast_to(np.asarray(fingers), width.shape)
+        pos = np.broadcast_to(np.asarray(positive), width.shape)
+        out = np.zeros_like(width)
         table_w = np.asarray(self.widths_um)
-        out = np.zeros_like(w)
-        for sign, table_i in ((True, np.asarray(self.i_n_A)), (False, np.asarray(self.i_p_A))):
-            m = (np.asarray(positive) == sign) & (w > 0)
-            out[m] = _interp_extrapolate(w[m], table_w, table_i)
+        for sign, table_i in ((True, self.i_n_A), (False, self.i_p_A)):
+            m = (pos == sign) & (width > 0)
+            per = width[m] / nf[m]
+            if np.any(per < table_w[0] - 1e-9) or np.any(per > table_w[-1] + 1e-9):
+                raise SpecError(f"finger width outside the measured {table_w[0]:g}–"
+                                f"{table_w[-1]:g} µm")
+            out[m] = nf[m] * np.interp(per, table_w, np.asarray(table_i))
         return out
 
-    def width(self, current_A: np.ndarray, positive: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`current`: width (µm, not snapped) giving ``current_A`` (≥ 0)."""
-        i = np.abs(np.asarray(current_A, dtype=float))
-        table_w = np.asarray(self.widths_um)
-        out = np.zeros_like(i)
-        for sign, table_i in ((True, np.asarray(self.i_n_A)), (False, np.asarray(self.i_p_A))):
-            m = (np.asarray(positive) == sign) & (i > 0)
-            out[m] = _interp_extrapolate(i[m], table_i, table_w)
-        return out
 
-
-def _interp_extrapolate(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """Piecewise-linear interpolation, extended linearly beyond both ends (through the origin
-    for a single point)."""
-    if xp.size == 1:
-        return x * (fp[0] / xp[0])
-    y = np.interp(x, xp, fp)
-    lo, hi = x < xp[0], x > xp[-1]
-    y[lo] = fp[0] + (x[lo] - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
-    y[hi] = fp[-1] + (x[hi] - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
-    return y
-
-
-def _device_limits() -> tuple[float, float]:
+def _device_range(finger_range_um: tuple[float, float]) -> tuple[float, float]:
     n, p = pdk.device("nfet_01v8"), pdk.device("pfet_01v8")
-    return max(n.w_min_um, p.w_min_um), min(n.w_max_um, p.w_max_um)
-
-
-def _snap_total(width_um: float, max_finger_um: float) -> tuple[float, int]:
-    """Total width (µm) with an on-grid per-finger width, and the finger count."""
-    nf = max(1, math.ceil(width_um / max_finger_um - 1e-9))
-    per = pdk.snap(width_um / nf)
-    return round(per * nf, 6), nf
+    lo = max(finger_range_um[0], n.w_min_um, p.w_min_um)
+    hi = min(finger_range_um[1], n.w_max_um, p.w_max_um)
+    return lo, hi
 
 
 def weights_to_widths(weight: np.ndarray, dm: DeviceModel, *,
-                      max_finger_um: float = MAX_FINGER_UM) -> tuple[np.ndarray, np.ndarray]:
-    """Signed widths (µm, total over fingers) and finger counts for weights [n_out, n_in].
+                      finger_range_um: tuple[float, float] = FINGER_RANGE_UM
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Signed total widths (µm) and finger counts realising weights [n_out, n_in].
 
-    ``+`` → NMOS pair, ``−`` → PMOS pair. Below the minimum device: 0 under half of it, else
-    the minimum. Raises :class:`SpecError` when a weight needs more than 64 maximal fingers.
+    ``+`` → NMOS pair, ``−`` → PMOS pair. The fewest fingers whose widest finger carries the
+    current; the finger width by inverting the measured table, snapped to the grid. Raises
+    :class:`SpecError` for a weight that needs more than 64 fingers.
     """
     w = np.asarray(weight, dtype=float)
     if w.ndim != 2 or w.shape[0] != len(dm.c_eff_F):
         raise SpecError(f"weights have shape {w.shape}; the device model has "
                         f"{len(dm.c_eff_F)} neurons")
+    lo, hi = _device_range(finger_range_um)
     current = np.abs(w) * dm.unit_current()[:, None]
-    positive = w >= 0
-    raw = dm.width(current, positive)
-    w_min, w_max = _device_limits()
     widths = np.zeros_like(w)
     fingers = np.ones(w.shape, dtype=int)
+    tables = {s: dm.table(s, (lo, hi)) for s in (True, False)}
     for idx in np.ndindex(w.shape):
-        x = raw[idx]
-        if x < w_min / 2:
+        pos = bool(w[idx] >= 0)
+        tw, ti = tables[pos]
+        target = current[idx]
+        if target < ti[0] / 2:
             continue
-        x = max(x, w_min)
-        total, nf = _snap_total(x, max_finger_um)
-        if nf > 64 or total / nf > w_max:
-            raise SpecError(f"weight {w[idx]:.3g} at {idx} needs {x:.1f} µm; more than 64 "
-                            f"fingers of {max_finger_um} µm — use a larger membrane capacitor")
-        widths[idx] = total if positive[idx] else -total
+        nf = max(1, math.ceil(target / ti[-1] - 1e-12))
+        if nf > MAX_FINGERS:
+            raise SpecError(f"weight {w[idx]:.3g} at {idx} needs {nf} fingers of {tw[-1]:g} µm "
+                            f"(max {MAX_FINGERS}): use a larger membrane capacitor")
+        per = float(np.interp(target / nf, ti, tw))  # clamps below the table to its first width
+        per = min(max(pdk.snap(per), tw[0]), tw[-1])
+        total = round(per * nf, 6)
+        widths[idx] = total if pos else -total
         fingers[idx] = nf
     return widths, fingers
 
 
-def widths_to_weights(widths_um: np.ndarray, dm: DeviceModel) -> np.ndarray:
-    """Normalised weights realised by signed widths (µm) [n_out, n_in]."""
+def widths_to_weights(widths_um: np.ndarray, fingers: np.ndarray, dm: DeviceModel) -> np.ndarray:
+    """Normalised weights realised by signed widths (µm) with ``fingers`` [n_out, n_in]."""
     widths = np.asarray(widths_um, dtype=float)
-    current = dm.current(np.abs(widths), widths > 0)
+    current = dm.current(widths, fingers, widths > 0)
     return np.sign(widths) * current / dm.unit_current()[:, None]
 
 
 def quantize_weights(weight: np.ndarray, dm: DeviceModel, *,
-                     max_finger_um: float = MAX_FINGER_UM) -> np.ndarray:
-    """The weights the hardware realises after sizing (grid, minimum device, fingers)."""
-    widths, _ = weights_to_widths(weight, dm, max_finger_um=max_finger_um)
-    return widths_to_weights(widths, dm)
+                     finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
+    """The weights the hardware realises after sizing (grid, minimum finger, finger count)."""
+    widths, fingers = weights_to_widths(weight, dm, finger_range_um=finger_range_um)
+    return widths_to_weights(widths, fingers, dm)
 
 
 def writeback_layer(layer: LayerSpec, weight: np.ndarray, dm: DeviceModel, *,
-                    max_finger_um: float = MAX_FINGER_UM) -> LayerSpec:
+                    finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> LayerSpec:
     """``layer`` with its synapse widths and fingers replaced by the sizes of ``weight``."""
-    widths, fingers = weights_to_widths(weight, dm, max_finger_um=max_finger_um)
+    widths, fingers = weights_to_widths(weight, dm, finger_range_um=finger_range_um)
     if widths.shape != (layer.n_out, layer.n_in):
         raise SpecError(f"layer {layer.name}: weights {widths.shape} do not match the layer "
                         f"({layer.n_out}, {layer.n_in})")
@@ -174,11 +181,12 @@ def writeback_layer(layer: LayerSpec, weight: np.ndarray, dm: DeviceModel, *,
 
 
 def writeback_spec(spec: DesignSpec, weights: list[np.ndarray], models: list[DeviceModel], *,
-                   name: str | None = None, max_finger_um: float = MAX_FINGER_UM) -> DesignSpec:
+                   name: str | None = None,
+                   finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> DesignSpec:
     """A new spec whose synapse sizes realise ``weights`` (one matrix and model per layer)."""
     if not len(weights) == len(models) == len(spec.layers):
         raise SpecError(f"need one weight matrix and device model per layer "
                         f"({len(spec.layers)}), got {len(weights)} and {len(models)}")
-    layers = tuple(writeback_layer(layer, w, dm, max_finger_um=max_finger_um)
+    layers = tuple(writeback_layer(layer, w, dm, finger_range_um=finger_range_um)
                    for layer, w, dm in zip(spec.layers, weights, models, strict=True))
     return spec.replace(layers=layers, name=name or spec.name)
