@@ -29,7 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._common import check_inputs, crossing, phi, ramp_spike_time, stacked_weight
+from ._common import (
+    check_inputs,
+    crossing,
+    linear_scan,
+    phi,
+    ramp_spike_time,
+    rc_accumulate,
+    stacked_weight,
+)
 from .params import PNNParams
 
 __all__ = [
@@ -85,21 +93,15 @@ def bin_edges(
 
 def occupancy(t: Tensor, edges: Tensor) -> Tensor:
     """Cumulative occupancy S [B, K, *rest] of times t [B, *rest] in the K bins of ``edges``."""
-    lengths = edges[1:] - edges[:-1]
     shape = (1, -1) + (1,) * (t.dim() - 1)
-    e_hi = edges[1:].reshape(shape)
-    L = lengths.reshape(shape)
-    return torch.clamp((e_hi - t.unsqueeze(1)) / L, 0.0, 1.0)
+    inv_l = (1.0 / (edges[1:] - edges[:-1])).reshape(shape)
+    e_hi = (edges[1:].reshape(shape) * inv_l)
+    return torch.clamp(e_hi - t.unsqueeze(1) * inv_l, 0.0, 1.0)
 
 
 def _rc_v_bins(f: Tensor, g: Tensor, lengths: Tensor) -> Tensor:
     """v at the end of the last bin from per-bin coefficients f, g [B, K, *rest]."""
-    L = lengths.reshape((1, -1) + (1,) * (f.dim() - 2))
-    x = f * L
-    b = g * L * phi(x)
-    cx = torch.cumsum(x, dim=1)
-    tail = torch.clamp(cx[:, -1:] - cx, min=0.0)
-    return (b * torch.exp(-tail)).sum(dim=1)
+    return rc_accumulate(f, g, lengths.reshape((1, -1) + (1,) * (f.dim() - 2)))
 
 
 def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams):
@@ -204,17 +206,14 @@ def _ttfs_dstd(t_in, weight, params, M, offset, generator, t_max, conv, stride=1
         g, f = _coefficients_conv(S, weight, params, stride, padding, bias)
     else:
         g, f = _coefficients_linear(S, weight, params)
-    K = g.shape[1]
     lengths = edges[1:] - edges[:-1]
     bshape = (1, -1) + (1,) * (g.dim() - 2)
     L = lengths.reshape(bshape)
     x = f[:, :-1] * L
     a = torch.exp(-x)
     b = g[:, :-1] * L * phi(x)
-    vs = [torch.zeros_like(g[:, 0])]
-    for m in range(K - 1):
-        vs.append(vs[-1] * a[:, m] + b[:, m])
-    v0 = torch.stack(vs, dim=1)
+    zero = torch.zeros_like(g[:, :1])
+    v0 = linear_scan(torch.cat([a, zero], 1), torch.cat([b, zero], 1))  # v at bin starts
     inf = torch.full((1,), float("inf"), dtype=t.dtype, device=t.device)
     length = torch.cat([lengths, inf]).reshape(bshape)
     t0 = edges.reshape(bshape)

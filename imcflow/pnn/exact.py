@@ -19,7 +19,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._common import beta_weight, check_inputs, crossing, phi, ramp_spike_time
+from ._common import (
+    beta_weight,
+    check_inputs,
+    crossing,
+    linear_scan,
+    permute_rows,
+    phi,
+    ramp_spike_time,
+    rc_accumulate,
+)
 from .params import PNNParams
 
 __all__ = ["rc_spike_exact", "rc_spike_membrane_exact", "rc_spike_v_exact", "ttfs_exact"]
@@ -28,10 +37,9 @@ __all__ = ["rc_spike_exact", "rc_spike_membrane_exact", "rc_spike_v_exact", "ttf
 def _sorted_coefficients(t: Tensor, weight: Tensor, params: PNNParams):
     """Sort times per sample; return sorted times [B, N] and cumulative g, f [B, N, N_out]."""
     ts, idx = torch.sort(t, dim=1)
-    ws = weight.t()[idx]  # [B, N_in, N_out], weights in each sample's spike order
-    bws = beta_weight(ws, params)
+    ws = permute_rows(weight.t(), idx)  # [B, N_in, N_out], weights in each sample's order
     g = torch.cumsum(ws, dim=1)
-    f = torch.cumsum(bws, dim=1)
+    f = torch.cumsum(beta_weight(ws, params), dim=1)
     if params.alpha:
         f = f + params.alpha
     return ts, g, f
@@ -41,11 +49,7 @@ def _v_at(ts: Tensor, g: Tensor, f: Tensor, t_end: float) -> Tensor:
     """Membrane at ``t_end`` from sorted times ``ts`` (already clamped to [0, t_end])."""
     t_next = torch.cat([ts[:, 1:], ts.new_full((ts.shape[0], 1), t_end)], dim=1)
     dt = (t_next - ts).unsqueeze(-1)  # [B, N, 1], ≥ 0
-    x = f * dt
-    b = g * dt * phi(x)
-    cx = torch.cumsum(x, dim=1)
-    tail = torch.clamp(cx[:, -1:] - cx, min=0.0)  # Σ_{q>k} x_q
-    return (b * torch.exp(-tail)).sum(dim=1)
+    return rc_accumulate(f, g, dt)
 
 
 def rc_spike_v_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
@@ -114,7 +118,7 @@ def ttfs_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
     t = torch.clamp(t_in + params.delay_in, min=0.0)
     ts, idx = torch.sort(t, dim=1)
     fin = torch.isfinite(ts)  # [B, N]
-    ws = weight.t()[idx] * fin.unsqueeze(-1).to(weight.dtype)
+    ws = permute_rows(weight.t(), idx) * fin.unsqueeze(-1).to(weight.dtype)
     g = torch.cumsum(ws, dim=1)
     f = torch.cumsum(beta_weight(ws, params), dim=1)
     if params.alpha:
@@ -129,11 +133,7 @@ def ttfs_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
     x = f * dt
     a = torch.exp(-x)
     b = g * dt * phi(x)
-    # membrane at each event time (sequential, stable: 0 < a ≤ 1)
-    vs = [torch.zeros_like(g[:, 0])]
-    for k in range(g.shape[1] - 1):
-        vs.append(vs[-1] * a[:, k] + b[:, k])
-    v0 = torch.stack(vs, dim=1)
+    v0 = linear_scan(a, b)  # membrane at each event time (stable: 0 < a ≤ 1)
     t_out = crossing(
         v0, f, g, ts0.unsqueeze(-1), length, params.v_th, fin.unsqueeze(-1).expand_as(v0)
     )
