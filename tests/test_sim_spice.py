@@ -20,21 +20,22 @@ from imcflow.sim.extract import layer_observables
 pytestmark = pytest.mark.slow
 
 INF = np.inf
-#: Neuron 1 has twice neuron 0's positive (NMOS) width on input 0; input 3 is a negative (PMOS)
-#: weight. Widths ≥ 1 µm: below ≈ 0.6 µm sky130's narrow-width bins give ~3× the current per µm
-#: (0.5 µm sinks more than 1 µm at the same bias), so "wider ⇒ stronger" holds only above that.
-WIDTHS = np.array([[1.0, 1.0, 0.0, -1.0], [2.0, 1.0, 0.0, -1.0]])
+#: Neuron 1 has twice neuron 0's positive (NMOS) width on input 0 — two identical 4 µm fingers
+#: (ngspice bins sky130 by per-finger width, so that is exactly twice the current); input 3 is a
+#: negative (PMOS) weight. With the default ~1 pF membrane a 4 µm finger is a weight of ≈ 0.7.
+WIDTHS = np.array([[4.0, 4.0, 0.0, -3.0], [8.0, 4.0, 0.0, -3.0]])
+FINGERS = np.array([[1, 1, 1, 1], [2, 1, 1, 1]])
 PATTERNS = {
     "silent": np.array([INF, INF, INF, INF]),
-    "one": np.array([0.75, INF, INF, INF]),
-    "early": np.array([0.6, INF, INF, INF]),
-    "late": np.array([0.9, INF, INF, INF]),
-    "mixed": np.array([0.7, 0.85, 0.0, 0.8]),
+    "one": np.array([0.5, INF, INF, INF]),
+    "early": np.array([0.3, INF, INF, INF]),
+    "late": np.array([0.7, INF, INF, INF]),
+    "mixed": np.array([0.4, 0.6, 0.0, 0.8]),
 }
 
 
 def small_spec() -> S.DesignSpec:
-    return S.DesignSpec(name="t4x2", layers=(S.make_layer("l1", WIDTHS),))
+    return S.DesignSpec(name="t4x2", layers=(S.make_layer("l1", WIDTHS, fingers=FINGERS),))
 
 
 @pytest.fixture(scope="module")
