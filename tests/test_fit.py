@@ -54,11 +54,11 @@ def test_transient_fit_recovers_known_parameters():
     rng = np.random.default_rng(3)
     phys = _physics(rng)
     truth = FittedLayer(c_eff_F=(151e-15, 157e-15, 147e-15), v_th=0.96, beta_d=0.2,
-                        delay_in=0.004, delay_out=0.012, E_pos=2.8, E_neg=-1.53)
+                        delay_in=0.004, delay_out=0.012, t_gate=0.002, E_pos=2.8, E_neg=-1.53)
     n = 96
     t_in = np.where(rng.random((n, 5)) < 0.8, rng.uniform(0, 1, (n, 5)), np.inf)
     t_out, _ = predict(phys, truth, t_in)
-    fired = t_out < 1.0 + truth.delay_out - 1e-9
+    fired = t_out < 1.0 - 1e-9
     t_mem = np.linspace(0.05, 0.95, 10)
     v_mem = predict_membrane(phys, truth, t_in, t_mem)
     data = LayerWaveforms(t_in=t_in, t_out=t_out, fired=fired, t_mem=t_mem, v_mem=v_mem)
@@ -70,9 +70,13 @@ def test_transient_fit_recovers_known_parameters():
     assert fitted.residuals["spike_rms"] < 0.05 * before.residuals["spike_rms"]
     assert fitted.residuals["spike_rms_pct_T"] < 0.1
     np.testing.assert_allclose(fitted.c_eff_F, truth.c_eff_F, rtol=0.01)
-    assert fitted.v_th == pytest.approx(truth.v_th, abs=0.01)
-    assert fitted.delay_out == pytest.approx(truth.delay_out, abs=0.003)
     assert fitted.delay_in == pytest.approx(truth.delay_in, abs=0.003)
+    # Threshold, ramp curvature and comparator delay trade against each other along the ramp,
+    # so check what they jointly determine: spike times of held-out patterns.
+    t_new = np.where(rng.random((64, 5)) < 0.8, rng.uniform(0, 1, (64, 5)), np.inf)
+    t_true, _ = predict(phys, truth, t_new)
+    t_fit, _ = predict(phys, fitted, t_new)
+    assert np.sqrt(np.mean((t_fit - t_true) ** 2)) < 1e-3
     # Round trip through JSON-able dicts.
     again = FittedLayer.from_dict(dataclasses.asdict(fitted))
     assert again == fitted

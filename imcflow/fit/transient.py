@@ -6,10 +6,10 @@ model of neuron i (PAPERS.md §1.4, I_ij = C_i V_th w_ij / T) is
 
     w_ij = s_ij · I_ij · T / (C_i · V_th)            (s_ij = ±1 the synapse's sign)
     accumulate: dv/dt = Σ_j θ(t − t_j − d_in) w_ij (1 − β_ij v)           (exact solver)
-    fire:       dv/ds = α_d,i (1 − β_d v),  α_d,i = I_dis · T / (C_i · V_th);  spike at v = v_th,
-                output time + d_out
+    fire:       dv/ds = α_d,i (1 − β_d v),  α_d,i = I_dis · T / (C_i · V_th);  crossing of v_th
+                at s, output t = min(max(s + d_out, t_gate), 1)  (imcflow.pnn.ramp.fire_time)
 
-and :func:`fit_layer` adjusts C_i (per neuron), v_th, β_d, d_in and d_out (optionally current
+and :func:`fit_layer` adjusts C_i (per neuron), v_th, β_d, d_in, d_out, t_gate (optionally current
 calibrations k₋, k_dis) by Adam on the squared spike-time error (neurons that did not fire in
 SPICE: a hinge that keeps the model from firing inside the window) plus the squared membrane
 error during the accumulate phase in units of V_th. The synapse currents themselves stay as the
@@ -25,11 +25,11 @@ import numpy as np
 import torch
 
 from imcflow.errors import DataError
-from imcflow.pnn import PNNParams, rc_spike_membrane_exact, rc_spike_v_exact
-from imcflow.pnn.ramp import fire_time
+from imcflow.pnn import PNNParams, rc_spike_membrane_exact
+from imcflow.pnn.physical import rc_spike_physical
 
 #: Parameters free by default.
-DEFAULT_FREE = ("c", "v_th", "beta_d", "delay_in", "delay_out")
+DEFAULT_FREE = ("c", "v_th", "beta_d", "delay_in", "delay_out", "t_gate")
 ALL_FREE = DEFAULT_FREE + ("k_neg", "k_dis")
 
 
@@ -93,6 +93,7 @@ class FittedLayer:
     beta_d: float
     delay_in: float
     delay_out: float
+    t_gate: float = 0.0
     k_neg: float = 1.0
     k_dis: float = 1.0
     E_pos: float = float("inf")
@@ -105,7 +106,11 @@ class FittedLayer:
     @classmethod
     def from_dict(cls, data: dict) -> FittedLayer:
         data = dict(data)
-        data["c_eff_F"] = tuple(data["c_eff_F"])
+        data["c_eff_F"] = tuple(float(c) for c in data["c_eff_F"])
+        for k in ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "E_pos",
+                  "E_neg"):
+            if k in data:
+                data[k] = float(data[k])  # JSON stores ±inf as strings
         return cls(**data)
 
     @classmethod
@@ -134,6 +139,7 @@ class _Model(torch.nn.Module):
                 "beta_d": torch.tensor(start.beta_d, dtype=dt),
                 "delay_in": torch.tensor(start.delay_in, dtype=dt),
                 "delay_out": torch.tensor(start.delay_out, dtype=dt),
+                "t_gate": torch.tensor(start.t_gate, dtype=dt),
                 "k_neg": torch.tensor(np.log(start.k_neg), dtype=dt),
                 "k_dis": torch.tensor(np.log(start.k_dis), dtype=dt)}
         for name, value in init.items():
@@ -156,11 +162,10 @@ class _Model(torch.nn.Module):
 
     def forward(self, t_in: torch.Tensor, clip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Output times [N, n_out] and v(1) [N, n_out]."""
-        w = self.weight()
-        v_end = rc_spike_v_exact(t_in + self.delay_in, w, self.params_E)
-        beta_d = torch.clamp(self.beta_d, 0.0, 0.9)
-        t = fire_time(v_end, self.alpha_d(), beta_d, self.v_th, self.delay_out, clip=clip)
-        return t, v_end
+        return rc_spike_physical(
+            t_in, self.weight(), self.params_E, alpha_d=self.alpha_d(),
+            beta_d=torch.clamp(self.beta_d, 0.0, 0.9), v_th=self.v_th, delay_in=self.delay_in,
+            delay_out=self.delay_out, t_gate=self.t_gate, clip=clip)
 
     def membrane(self, t_in: torch.Tensor, t_eval: torch.Tensor) -> torch.Tensor:
         """Membrane voltage (V) [N, n_out, K] during the accumulate phase."""
@@ -173,6 +178,7 @@ class _Model(torch.nn.Module):
             c_eff_F=tuple(float(c) for c in self.c_eff()),
             v_th=float(self.v_th), beta_d=float(torch.clamp(self.beta_d, 0.0, 0.9)),
             delay_in=float(self.delay_in), delay_out=float(self.delay_out),
+            t_gate=float(self.t_gate),
             k_neg=float(torch.exp(self.k_neg)), k_dis=float(torch.exp(self.k_dis)),
             E_pos=self.params_E.E_pos, E_neg=self.params_E.E_neg, residuals=residuals)
 
@@ -210,8 +216,9 @@ def predict_membrane(phys: LayerPhysics, fitted: FittedLayer, t_in: np.ndarray,
 def _loss_terms(model: _Model, data: LayerWaveforms, t_in: torch.Tensor, t_obs: torch.Tensor,
                 fired: torch.Tensor, t_mem: torch.Tensor, v_obs: torch.Tensor | None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    t_model, _ = model(t_in, clip=False)
-    err = torch.where(fired, t_model - t_obs, torch.clamp(1.0 - t_model, min=0.0))
+    t_raw, _ = model(t_in, clip=False)  # crossing + comparator delay, not yet gated
+    t_model = torch.maximum(t_raw, model.t_gate)
+    err = torch.where(fired, t_model - t_obs, torch.clamp(1.0 - t_raw, min=0.0))
     spike = (err ** 2).mean()
     if v_obs is None:
         return spike, torch.zeros((), dtype=spike.dtype)

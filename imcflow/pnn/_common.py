@@ -85,8 +85,8 @@ def phi(x: Tensor) -> Tensor:
 
 
 def psi(z: Tensor) -> Tensor:
-    """ln(1 + z)/z for z ≥ 0, = 1 at z = 0 (series below 1e-3; smooth, safe gradient)."""
-    small = z < _SMALL
+    """ln(1 + z)/z for z > −1, = 1 at z = 0 (series for |z| < 1e-3; smooth, safe gradient)."""
+    small = z.abs() < _SMALL
     zs = torch.where(small, torch.ones_like(z), z)
     series = 1.0 - z / 2.0 + z * z / 3.0 - z * z * z / 4.0
     return torch.where(small, series, torch.log1p(zs) / zs)

@@ -1,12 +1,24 @@
-"""The RC-Spike fire phase with per-neuron (tensor) parameters.
+"""The RC-Spike fire phase with per-neuron (tensor) parameters and a gated output.
 
-Fire phase: dv/ds = α_d (1 − β_d v) from v(0) = v_end; the output spike is the crossing of v_th,
+Fire phase: dv/ds = α_d (1 − β_d v) from v(0) = v_end; the comparator sees the crossing of v_th at
 
     s = ln((1 − β_d v_end)/(1 − β_d v_th)) / (α_d β_d)        (→ (v_th − v_end)/α_d at β_d = 0)
 
 written as ``d/(α_d r)·ψ(β_d d/r)`` with d = v_th − v_end, r = 1 − β_d v_th (smooth at β_d = 0).
-The parameters may be floats or tensors broadcastable to ``v_end`` (e.g. [N_out] per neuron, as
-the fitter needs: each neuron's effective capacitance sets its own ramp rate) and carry gradients.
+For v_end > v_th the same ramp, run backwards, gives a negative s: the membrane crossed the
+threshold before the fire phase.
+
+The circuit's output is the comparator AND the fire clock, so the spike time is
+
+    t = min(max(s + d_out, t_gate), 1)
+
+``d_out``: comparator and logic delay after the crossing; ``t_gate``: delay from the fire edge to
+the output for a comparator that had already flipped; 1 = no spike inside the fire window (the
+gate closes at its end, also for a crossing whose delayed output would come later). With
+``d_out = t_gate = 0`` this is the ideal clip(s, 0, 1).
+
+The parameters may be floats or tensors broadcastable to ``v_end`` (e.g. [N_out] per neuron: each
+neuron's effective capacitance sets its own ramp rate) and carry gradients.
 """
 
 from __future__ import annotations
@@ -21,17 +33,16 @@ __all__ = ["fire_time"]
 
 def fire_time(v_end: Tensor, alpha_d: Tensor | float, beta_d: Tensor | float,
               v_th: Tensor | float = 1.0, delay_out: Tensor | float = 0.0,
-              clip: bool = True) -> Tensor:
-    """Output spike time (normalised to the fire phase) from v(1) = ``v_end``.
-
-    A membrane already at or above ``v_th`` fires at s = 0; with ``clip`` the time is limited to
-    the window [0, 1] (1 = did not fire in the window) before ``delay_out`` is added.
-    """
+              clip: bool = True, t_gate: Tensor | float = 0.0) -> Tensor:
+    """Output spike time (normalised to the fire phase) from v(1) = ``v_end``; see the module
+    doc. ``clip=False`` returns the ungated s + d_out (for fitting)."""
     v_th_t = torch.as_tensor(v_th, dtype=v_end.dtype)
     b_d = torch.as_tensor(beta_d, dtype=v_end.dtype)
-    d = torch.clamp(v_th_t - v_end, min=0.0)
     r = 1.0 - b_d * v_th_t
+    # β_d v_end < 1 keeps the log's argument positive (v_end far above threshold saturates).
+    d = torch.clamp(v_th_t - v_end, min=-0.9 * r / torch.clamp(b_d, min=1e-12))
     s = d / (alpha_d * r) * psi(b_d * d / r)
+    t = s + delay_out
     if clip:
-        s = torch.clamp(s, 0.0, 1.0)
-    return s + delay_out
+        t = torch.clamp(torch.maximum(t, torch.as_tensor(t_gate, dtype=t.dtype)), max=1.0)
+    return t

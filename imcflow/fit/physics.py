@@ -1,0 +1,191 @@
+"""From a spec and its DC sweeps to what the fitter and write-back start from.
+
+* :func:`dc_widths` — the per-finger widths a DC characterization should sweep: a dense grid
+  over the write-back range plus every finger width the spec uses (its synapse currents are then
+  read off exactly, not interpolated across sky130's model-bin steps);
+* :func:`fit_dc` — per layer: the NMOS/PMOS reversal potentials E± (median over the spec's finger
+  widths of the linear fit over the membrane range), the discharger's current and β_d, the finger
+  current tables, with residuals;
+* :func:`layer_physics` — a :class:`~imcflow.fit.transient.LayerPhysics` for a layer of a spec
+  (each synapse's current from the finger table; drawn MIM capacitance);
+* :func:`device_model` — the write-back :class:`~imcflow.writeback.DeviceModel` of a layer, from
+  the bottom-up fit (measured finger table, fitted C_eff) or top-down (proportional current per
+  µm from a 1 µm finger, drawn C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from imcflow import pdk
+from imcflow.errors import DataError
+from imcflow.fit.dc import LinearCurrentFit, fit_linear_current, membrane_range
+from imcflow.fit.transient import FittedLayer, LayerPhysics
+from imcflow.sim.dc import DCDataset
+from imcflow.spec import DesignSpec, LayerSpec
+from imcflow.writeback import DeviceModel
+from imcflow.writeback.sizing import FINGER_RANGE_UM
+
+#: Grid step (µm) of the dense DC width sweep over the write-back finger range.
+DC_WIDTH_STEP_UM = 0.25
+
+
+def finger_widths(layer: LayerSpec) -> np.ndarray:
+    """Distinct per-finger widths (µm) of the layer's synapses."""
+    w, nf = np.abs(layer.widths()), np.asarray(layer.fingers)
+    per = [pdk.snap(x) for x in (w[w > 0] / nf[w > 0])]
+    return np.unique(np.asarray(per, dtype=float))
+
+
+def dc_widths(spec: DesignSpec, finger_range_um: tuple[float, float] = FINGER_RANGE_UM,
+              step: float = DC_WIDTH_STEP_UM) -> list[float]:
+    """Per-finger widths (µm) to sweep: the write-back range every ``step`` plus the spec's."""
+    lo, hi = finger_range_um
+    grid = np.round(np.arange(lo, hi + step / 2, step), 6)
+    used = np.concatenate([finger_widths(layer) for layer in spec.layers] + [grid])
+    dis = [layer.neuron.dis_w_um for layer in spec.layers]
+    return sorted({float(pdk.snap(x)) for x in np.concatenate([used, dis])})
+
+
+@dataclass(frozen=True)
+class LayerDC:
+    """DC results of one layer (currents at V₀, A; widths per finger, µm)."""
+
+    name: str
+    v0_V: float
+    v_th_V: float
+    widths_um: tuple[float, ...]
+    i_n_A: tuple[float, ...]
+    i_p_A: tuple[float, ...]
+    E_pos: float
+    E_neg: float
+    i_dis_A: float
+    beta_d: float
+    fits: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LayerDC:
+        d = dict(d)
+        for k in ("widths_um", "i_n_A", "i_p_A"):
+            d[k] = tuple(float(x) for x in d[k])
+        for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d"):
+            d[k] = float(d[k])  # JSON stores ±inf as strings
+        return cls(**d)
+
+    def finger_current(self, width_um: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        """Current (A) of one finger of each width (must lie inside the swept range)."""
+        w = np.asarray(width_um, dtype=float)
+        tw = np.asarray(self.widths_um)
+        if np.any(w < tw[0] - 1e-9) or np.any(w > tw[-1] + 1e-9):
+            raise DataError(f"finger width outside the DC sweep {tw[0]:g}–{tw[-1]:g} µm")
+        return np.where(positive, np.interp(w, tw, self.i_n_A), np.interp(w, tw, self.i_p_A))
+
+
+def _at(v: np.ndarray, i: np.ndarray, v0: float) -> np.ndarray:
+    return np.array([np.interp(v0, v, row) for row in np.atleast_2d(i)])
+
+
+def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
+    """DC fits of every layer of ``spec`` from a DC dataset of the same spec's biases."""
+    out = []
+    v = np.asarray(dc.v_mem)
+    for layer in spec.layers:
+        n = layer.name
+        for dev in ("n", "p", "dis"):
+            if (n, dev) not in dc.current:
+                raise DataError(f"DC dataset has no sweep of layer {n} device {dev}")
+        v0 = layer.neuron.v0
+        v_th = v0 - layer.neuron.v_switch
+        v_range = membrane_range(v0, v_th)
+        v_range = (max(v_range[0], float(v.min())), min(v_range[1], float(v.max())))
+        used = finger_widths(layer)
+        per_sign: dict[str, tuple[float, list[LinearCurrentFit]]] = {}
+        for dev in ("n", "p"):
+            ws, cur = dc.widths[(n, dev)], dc.current[(n, dev)]
+            fits = [fit_linear_current(v, cur[k], v0=v0, v_th=v_th, v_range=v_range)
+                    for k in range(len(ws))]
+            sel = [k for k, w in enumerate(ws) if np.any(np.isclose(used, w))] or list(
+                range(len(ws)))
+            beta = float(np.median([fits[k].beta for k in sel]))
+            per_sign[dev] = (beta, [fits[k] for k in sel])
+        wd, cd = dc.widths[(n, "dis")], dc.current[(n, "dis")]
+        kd = int(np.argmin(np.abs(wd - layer.neuron.dis_w_um)))
+        if not np.isclose(wd[kd], layer.neuron.dis_w_um):
+            raise DataError(f"DC dataset lacks the discharger width {layer.neuron.dis_w_um} µm")
+        dis = fit_linear_current(v, cd[kd], v0=v0, v_th=v_th, v_range=v_range)
+        wn, wp = dc.widths[(n, "n")], dc.widths[(n, "p")]
+        if not np.allclose(wn, wp):
+            raise DataError("DC dataset: NMOS and PMOS sweeps must share their widths")
+        beta_p, fits_p = per_sign["n"]
+        beta_n, fits_n = per_sign["p"]
+        out.append(LayerDC(
+            name=n, v0_V=v0, v_th_V=v_th, widths_um=tuple(float(x) for x in wn),
+            i_n_A=tuple(float(x) for x in _at(v, dc.current[(n, "n")], v0)),
+            i_p_A=tuple(float(x) for x in _at(v, dc.current[(n, "p")], v0)),
+            E_pos=1.0 / beta_p, E_neg=1.0 / beta_n, i_dis_A=dis.i0_A, beta_d=dis.beta,
+            fits={"v_range_V": list(v_range),
+                  "nmos": _summary(fits_p), "pmos": _summary(fits_n),
+                  "discharger": dis.to_dict()}))
+    return out
+
+
+def _summary(fits: list[LinearCurrentFit]) -> dict:
+    betas = np.array([f.beta for f in fits])
+    return {"beta_median": float(np.median(betas)), "beta_min": float(betas.min()),
+            "beta_max": float(betas.max()),
+            "lambda_median_per_V": float(np.median([f.lambda_per_V for f in fits])),
+            "max_rel_residual": float(max(f.max_rel_residual for f in fits)),
+            "n_widths": len(fits)}
+
+
+def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *,
+                  top_down: bool = False) -> LayerPhysics:
+    """What is known of ``layer`` before any transient fit.
+
+    Bottom-up: each synapse's current from the measured finger table, E± and the discharger
+    from the DC fits. Top-down (the schematic designer's view): current proportional to total
+    width at the 1 µm finger's current per µm, ideal current sources (E = ±inf), linear ramp.
+    """
+    w = layer.widths()
+    nf = np.asarray(layer.fingers)
+    sign = np.sign(w)
+    current = np.zeros_like(w)
+    m = w != 0
+    if top_down:
+        per_um = ldc.finger_current(np.array([1.0, 1.0]), np.array([True, False]))
+        current[m] = np.abs(w[m]) * np.where(w[m] > 0, per_um[0], per_um[1])
+        E_pos, E_neg, beta_d = float("inf"), float("-inf"), 0.0
+    else:
+        current[m] = nf[m] * ldc.finger_current(np.abs(w[m]) / nf[m], w[m] > 0)
+        E_pos, E_neg, beta_d = ldc.E_pos, ldc.E_neg, ldc.beta_d
+    return LayerPhysics(sign=sign, current_A=current, c_F=layer.membrane_capacitance(),
+                        v0_V=ldc.v0_V, v_th_V=ldc.v_th_V, T_s=T_s, E_pos=E_pos,
+                        E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d)
+
+
+def device_model(ldc: LayerDC, c_eff_F: tuple[float, ...], T_s: float, *,
+                 top_down: bool = False) -> DeviceModel:
+    """Write-back model of a layer: measured finger table (bottom-up) or the designer's
+    proportional current per µm taken from a 1 µm finger (top-down)."""
+    if top_down:
+        unit = ldc.finger_current(np.array([1.0, 1.0]), np.array([True, False]))
+        return DeviceModel.proportional(float(unit[0]), float(unit[1]), list(c_eff_F),
+                                        ldc.v_th_V, T_s)
+    return DeviceModel(widths_um=ldc.widths_um, i_n_A=ldc.i_n_A, i_p_A=ldc.i_p_A,
+                       c_eff_F=tuple(c_eff_F), v_th_V=ldc.v_th_V, T_s=T_s)
+
+
+def top_down_layer(layer: LayerSpec, ldc: LayerDC, T_s: float) -> FittedLayer:
+    """The ideal schematic model of a layer: drawn C, design threshold, a linear ramp that takes
+    v = 0 to threshold in exactly one phase (α_d = 1: what the discharger was designed for), no
+    delays, ideal current sources (β = 0)."""
+    c = layer.membrane_capacitance()
+    # α_d = k_dis · I_dis · T / (C · V_th) = 1 for the drawn C (one MIM size per layer).
+    k_dis = float(np.mean(c)) * ldc.v_th_V / (ldc.i_dis_A * T_s)
+    return FittedLayer(c_eff_F=tuple(float(x) for x in c), v_th=1.0, beta_d=0.0,
+                       delay_in=0.0, delay_out=0.0, k_dis=k_dis)

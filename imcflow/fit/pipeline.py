@@ -1,0 +1,164 @@
+"""Fit a whole network: DC fits per layer, then the transient fit of each layer on the SPICE
+characterization (each layer sees the spikes SPICE gave it, so layers are fitted independently).
+
+The result, :class:`NetworkFit`, is one JSON file with the DC fits, the fitted parameters and
+their residuals before and after the transient fit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imcflow import atomicio
+from imcflow.errors import DataError
+from imcflow.fit.physics import LayerDC, fit_dc, layer_physics, top_down_layer
+from imcflow.fit.transient import (
+    DEFAULT_FREE,
+    FittedLayer,
+    LayerPhysics,
+    LayerWaveforms,
+    fit_layer,
+    predict,
+)
+from imcflow.sim.characterize import CharDataset
+from imcflow.sim.dc import DCDataset
+from imcflow.spec import DesignSpec
+
+FORMAT = "imcflow-fit"
+#: The accumulate-phase part of the membrane traces used by the fit (normalised time): the edges
+#: are left out, where the reset switch opens and the fire clock starts.
+MEMBRANE_WINDOW = (0.02, 0.98)
+
+
+@dataclass
+class NetworkFit:
+    """DC fits and fitted transient parameters of every layer."""
+
+    spec_name: str
+    T_s: float
+    dc: list[LayerDC]
+    fitted: list[FittedLayer]
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "spec_name": self.spec_name, "T_s": self.T_s,
+                "dc": [d.to_dict() for d in self.dc],
+                "fitted": [f.to_dict() for f in self.fitted], "meta": self.meta}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        atomicio.write_json(path, _jsonable(self.to_dict()))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> NetworkFit:
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise DataError(f"fit file not found: {p}") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{p} is not a readable fit file: {exc}") from None
+        if d.get("format") != FORMAT:
+            raise DataError(f"{p} is not an imcflow fit file")
+        try:
+            return cls(spec_name=d["spec_name"], T_s=float(d["T_s"]),
+                       dc=[LayerDC.from_dict(x) for x in d["dc"]],
+                       fitted=[FittedLayer.from_dict(x) for x in d["fitted"]],
+                       meta=d.get("meta", {}))
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"{p}: corrupt fit file ({exc})") from None
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return str(x)  # "inf" / "-inf" / "nan": JSON has no infinities
+    if isinstance(x, np.floating | np.integer):
+        return _jsonable(x.item())
+    return x
+
+
+def waveforms(char: CharDataset, k: int) -> LayerWaveforms:
+    """Layer ``k``'s inputs, outputs and accumulate-phase membrane traces from a dataset."""
+    name = char.spec.layers[k].name
+    tau = np.asarray(char.mem_tau)
+    lo, hi = MEMBRANE_WINDOW
+    sel = (tau >= lo) & (tau <= hi)
+    mem = char.mem.get(name)
+    return LayerWaveforms(t_in=char.layer_inputs(k), t_out=char.t_out[name],
+                          fired=char.fired[name], t_mem=tau[sel] if mem is not None else
+                          np.zeros(0), v_mem=mem[:, :, sel] if mem is not None else None)
+
+
+def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None, *,
+                steps: int = 600, lr: float = 0.01, membrane_weight: float = 1.0,
+                free: tuple[str, ...] = DEFAULT_FREE,
+                on_layer: Callable[[int], None] | None = None) -> NetworkFit:
+    """DC fits, then (if ``char`` is given) the transient fit of every layer."""
+    if char is not None and char.spec.shape != spec.shape:
+        raise DataError(f"characterization is of a {char.spec.shape} network, the spec is "
+                        f"{spec.shape}")
+    ldcs = fit_dc(spec, dc)
+    fitted = []
+    for k, (layer, ldc) in enumerate(zip(spec.layers, ldcs, strict=True)):
+        phys = layer_physics(layer, ldc, spec.T)
+        if char is None:
+            fitted.append(FittedLayer.initial(phys))
+        else:
+            data = waveforms(char, k)
+            before = fit_layer(phys, data, steps=0).residuals
+            fl = fit_layer(phys, data, steps=steps, lr=lr, membrane_weight=membrane_weight,
+                           free=free)
+            fl.residuals["before"] = before
+            fitted.append(fl)
+        if on_layer is not None:
+            on_layer(k)
+    meta = {"dc_meta": {k: dc.meta.get(k) for k in ("corner", "temperature", "netlist_sha256")},
+            "char_meta": ({k: char.meta.get(k) for k in ("corner", "netlist_sha256",
+                                                          "subckts_sha256", "engine")}
+                          if char is not None else None)}
+    return NetworkFit(spec_name=spec.name, T_s=spec.T, dc=ldcs, fitted=fitted, meta=meta)
+
+
+def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up"
+                 ) -> list[tuple[LayerPhysics, FittedLayer]]:
+    """(physics, parameters) of every layer of ``spec`` for the ``bottom_up`` (fitted) or
+    ``top_down`` (schematic) model. ``spec`` may be a written-back variant of the fitted one:
+    its widths set the synapse currents; bottom-up keeps the fitted C_eff, threshold, ramp and
+    delays."""
+    if kind not in ("bottom_up", "top_down"):
+        raise ValueError(f"kind must be bottom_up or top_down, got {kind!r}")
+    if len(spec.layers) != len(fit.dc):
+        raise DataError(f"fit has {len(fit.dc)} layers, the spec {len(spec.layers)}")
+    out = []
+    for layer, ldc, fl in zip(spec.layers, fit.dc, fit.fitted, strict=True):
+        if kind == "top_down":
+            out.append((layer_physics(layer, ldc, spec.T, top_down=True),
+                        top_down_layer(layer, ldc, spec.T)))
+        else:
+            out.append((layer_physics(layer, ldc, spec.T), fl))
+    return out
+
+
+def predict_network(models: list[tuple[LayerPhysics, FittedLayer]], inputs: np.ndarray
+                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per layer: model output times [N, n_out] (fire phase; 1 = no spike) and fired flags, each
+    layer driven by the previous layer's *model* outputs (no spike where it did not fire)."""
+    t = np.asarray(inputs, dtype=float)
+    times, fired = [], []
+    for phys, fl in models:
+        t_out, _ = predict(phys, fl, t)
+        f = t_out < 1.0 - 1e-9
+        times.append(t_out)
+        fired.append(f)
+        t = np.where(f, t_out, np.inf)
+    return times, fired

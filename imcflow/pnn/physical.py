@@ -1,0 +1,91 @@
+"""RC-Spike layers with per-neuron physical parameters, as fitted to a circuit.
+
+The fitted model of a sky130 layer (``imcflow.fit``) differs from :class:`RCSpikeLinear` in that
+each neuron has its own fire-phase ramp rate (its effective capacitance sets it), and delays and
+threshold are tensors that can carry gradients (the fitter optimises them). The accumulate phase
+is the same solver (exact or DSTD) with the layer's E±.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .dstd import rc_spike_dstd
+from .exact import rc_spike_v_exact
+from .params import PNNParams
+from .ramp import fire_time
+
+__all__ = ["PhysicalRCSpikeLinear", "rc_spike_physical"]
+
+
+def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
+                      alpha_d: Tensor | float, beta_d: Tensor | float, v_th: Tensor | float,
+                      delay_in: Tensor | float = 0.0, delay_out: Tensor | float = 0.0,
+                      t_gate: Tensor | float = 0.0, solver: str = "exact", M: int = 10, offset=None,
+                      generator: torch.Generator | None = None, clip: bool = True
+                      ) -> tuple[Tensor, Tensor]:
+    """Output times [B, N_out] and v(1) [B, N_out] of an RC-Spike layer whose fire-phase
+    parameters may be per-neuron tensors. ``params`` supplies E± (and leak) for the accumulate
+    phase; its own ramp/threshold/delay fields are ignored."""
+    t = t_in + delay_in
+    if solver == "exact":
+        v_end = rc_spike_v_exact(t, weight, params)
+    elif solver == "dstd":
+        _, v_end = rc_spike_dstd(t, weight, params, M, offset, generator, return_v=True)
+    else:
+        raise ValueError(f"solver must be 'exact' or 'dstd', got {solver!r}")
+    return fire_time(v_end, alpha_d, beta_d, v_th, delay_out, clip=clip, t_gate=t_gate), v_end
+
+
+class PhysicalRCSpikeLinear(nn.Module):
+    """A trainable fully connected RC-Spike layer with fixed per-neuron physics.
+
+    Args:
+        weight: initial normalised weights [N_out, N_in] (the trainable parameter).
+        params: E± (and leak) of the accumulate phase.
+        alpha_d: per-neuron ramp rate [N_out]; beta_d, v_th, delay_in, delay_out, t_gate:
+            scalars or [N_out] tensors (see :func:`imcflow.pnn.ramp.fire_time`).
+        quantizer: optional map from weights to the weights the hardware realises; applied with
+            a straight-through gradient (quantization-aware training).
+        solver, M, M_test, random_offset: as :class:`imcflow.pnn.RCSpikeLinear`.
+    """
+
+    def __init__(self, weight: Tensor, params: PNNParams, *, alpha_d: Tensor,
+                 beta_d: float | Tensor, v_th: float | Tensor, delay_in: float = 0.0,
+                 delay_out: float = 0.0, t_gate: float = 0.0,
+                 quantizer: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
+                 M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(weight.detach().clone())
+        self.params = params
+        dt = self.weight.dtype
+        self.register_buffer("alpha_d", torch.as_tensor(alpha_d, dtype=dt))
+        self.register_buffer("beta_d", torch.as_tensor(beta_d, dtype=dt))
+        self.register_buffer("v_th", torch.as_tensor(v_th, dtype=dt))
+        self.register_buffer("delay_in", torch.as_tensor(delay_in, dtype=dt))
+        self.register_buffer("delay_out", torch.as_tensor(delay_out, dtype=dt))
+        self.register_buffer("t_gate", torch.as_tensor(t_gate, dtype=dt))
+        self.quantizer = quantizer
+        self.solver, self.M, self.M_test = solver, M, M_test
+        self.random_offset = random_offset
+        self.noise_std = noise_std
+
+    def realised_weight(self) -> Tensor:
+        """Weights as the hardware realises them (straight-through when quantizing)."""
+        if self.quantizer is None:
+            return self.weight
+        return self.weight + (self.quantizer(self.weight.detach()) - self.weight).detach()
+
+    def forward(self, t: Tensor) -> Tensor:
+        M = self.M if self.training else self.M_test
+        offset = "random" if (self.training and self.random_offset) else 0.0
+        out, _ = rc_spike_physical(
+            t, self.realised_weight(), self.params, alpha_d=self.alpha_d, beta_d=self.beta_d,
+            v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
+            t_gate=self.t_gate, solver=self.solver, M=M, offset=offset)
+        if self.noise_std and self.training:
+            out = out + self.noise_std * torch.randn_like(out)
+        return out
