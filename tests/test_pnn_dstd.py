@@ -107,7 +107,7 @@ def test_ttfs_converges() -> None:
         assert torch.equal(torch.isfinite(out), fired)
         errs.append(_rms(out[fired], ref[fired]))
     slope = _slope(MS, errs)
-    assert slope < -1.4, (slope, errs)  # ~M^-2 here; the ideal limit is ~M^-1.5 (see README)
+    assert slope < -1.4, (slope, errs)  # ~M^-2 here; ~M^-1.5 RMS in the ideal limit (dstd doc)
     assert errs[2] < 0.005  # M = 16
 
 

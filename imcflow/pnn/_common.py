@@ -14,7 +14,7 @@ from .params import PNNParams
 __all__ = [
     "rc_accumulate",
     "permute_rows",
-    "linear_scan",
+    "piece_membrane",
     "check_inputs",
     "beta_weight",
     "phi",
@@ -118,21 +118,40 @@ def crossing(
     v0: Tensor, f: Tensor, g: Tensor, t0: Tensor, length: Tensor, v_th: float, valid: Tensor
 ) -> Tensor:
     """Time of the first crossing of ``v_th`` by dv/dt = g − f v from v(t0) = v0 within
-    ``[t0, t0 + length]`` (``length`` may be inf); ``+inf`` where there is none or ``~valid``.
+    ``[t0, t0 + length]`` (``length`` may be inf), over pieces on dim 1 (the earliest wins);
+    ``+inf`` where there is none or ``~valid``.
 
     Closed form: ``s = ln((u − v0)/(u − v_th))/f`` with u = g/f, written as
     ``(d/r)·ψ(f d/r)`` with d = v_th − v0, r = g − f v_th (also right for f = 0).
+
+    The winning piece is found without autograd over all pieces; the crossing is then
+    recomputed with autograd on that piece only (same gradient as a differentiable min, at a
+    fraction of the memory).
     """
-    d = v_th - v0
-    r = g - f * v_th
-    ok = valid & (d > 0) & (r > 0)
-    d_s = torch.where(ok, d, torch.zeros_like(d))
-    r_s = torch.where(ok, r, torch.ones_like(r))
-    z = f * d_s / r_s
-    s = d_s / r_s * psi(z)
-    ok = ok & (s <= length)
-    t = torch.where(ok, t0 + s, torch.full_like(s, float("inf")))
-    return t.amin(dim=1)
+    with torch.no_grad():
+        d = v_th - v0
+        r = g - f * v_th
+        ok = valid & (d > 0) & (r > 0)
+        d = torch.where(ok, d, torch.zeros_like(d))
+        r = torch.where(ok, r, torch.ones_like(r))
+        s = d / r * psi(f * d / r)
+        del d, r
+        ok &= s <= length
+        tc = torch.where(ok, t0 + s, torch.full_like(s, float("inf")))
+        del s, ok
+        t_min, k = tc.min(dim=1, keepdim=True)
+        fired = torch.isfinite(t_min)
+        del tc
+    shape = torch.broadcast_shapes(v0.shape, f.shape, g.shape, t0.shape)
+
+    def pick(x: Tensor) -> Tensor:
+        return torch.gather(x.expand(shape), 1, k)
+
+    v0k, fk, gk, t0k = pick(v0), pick(f), pick(g), pick(t0)
+    d = torch.where(fired, v_th - v0k, torch.zeros_like(v0k))
+    r = torch.where(fired, gk - fk * v_th, torch.ones_like(gk))
+    t = torch.where(fired, t0k + d / r * psi(fk * d / r), torch.full_like(d, float("inf")))
+    return t.squeeze(1)
 
 
 # --------------------------------------------------------------------------- fused kernels
@@ -142,19 +161,32 @@ def _thr(dtype: torch.dtype) -> float:
 
 
 def _phi_parts(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """e^{−x}, φ(x) = (1 − e^{−x})/x and the safe divisor, for x ≥ 0 (no autograd)."""
+    """e^{−x}, φ(x) = (1 − e^{−x})/x and the mask of small x, for x ≥ 0 (no autograd).
+
+    Memory-lean: the series is evaluated only on the (usually few) small entries."""
     small = x < _thr(x.dtype)
-    xs = torch.where(small, torch.ones_like(x), x)
     e = torch.exp(-x)
-    series = 1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))
-    return e, torch.where(small, series, (1.0 - e) / xs), xs
+    ph = torch.neg(e).add_(1.0).div_(x)  # 0/0 at x = 0 is replaced below
+    if small.any():
+        xs = x[small]
+        ph[small] = 1.0 - xs * (0.5 - xs * (1.0 / 6.0 - xs / 24.0))
+    return e, ph, small
+
+
+def _dphi(x: Tensor, e: Tensor, ph: Tensor, small: Tensor) -> Tensor:
+    """φ'(x) = (e^{−x} − φ)/x, series for small x."""
+    d = torch.sub(e, ph).div_(x)
+    if small.any():
+        xs = x[small]
+        d[small] = -0.5 + xs * (1.0 / 3.0 - xs * (0.125 - xs / 30.0))
+    return d
 
 
 class _RCAccumulate(torch.autograd.Function):
-    """v_end = Σ_m b_m exp(−Σ_{q>m} x_m) with x = f·L, b = g·L·φ(x) (bins/intervals on dim 1).
+    """v_end = Σ_m b_m exp(−Σ_{q>m} x_q) with x = f·L, b = g·L·φ(x) (bins/intervals on dim 1).
 
     One fused forward and a hand-written backward (recomputing from f, g, L rather than keeping
-    intermediates), so the only saved tensors are the inputs:
+    intermediates, in-place where possible), so the only saved tensors are the inputs:
         ∂v/∂g_m = L φ P_m,   ∂v/∂f_m = L (g L φ'(x) P_m − C_m),   ∂v/∂L_m = g e^{−x} P_m − f C_m
     with P_m = exp(−Σ_{q>m} x_q) and C_m = Σ_{q<m} b_q P_q.
     """
@@ -162,35 +194,37 @@ class _RCAccumulate(torch.autograd.Function):
     @staticmethod
     def _parts(f: Tensor, g: Tensor, L: Tensor):
         x = f * L
-        e, ph, xs = _phi_parts(x)
-        cx = torch.cumsum(x, dim=1)
-        P = torch.exp(torch.clamp_(cx.narrow(1, cx.shape[1] - 1, 1) - cx, min=0.0).neg_())
-        c = g * L * ph * P
-        return x, e, ph, xs, P, c
+        e, ph, small = _phi_parts(x)
+        P = torch.cumsum(x, dim=1)  # → exp(−(X_last − X_m)), in place
+        last = P.narrow(1, P.shape[1] - 1, 1).clone()
+        P.neg_().add_(last).clamp_(min=0.0).neg_().exp_()
+        return x, e, ph, small, P
 
     @staticmethod
     def forward(ctx, f: Tensor, g: Tensor, L: Tensor) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(f, g, L)
-        *_, c = _RCAccumulate._parts(f, g, L)
-        return c.sum(dim=1)
+        x, e, ph, small, P = _RCAccumulate._parts(f, g, L)
+        del x, e, small
+        return ph.mul_(P).mul_(L).mul_(g).sum(dim=1)
 
     @staticmethod
     def backward(ctx, grad_v: Tensor):  # type: ignore[override]
         f, g, L = ctx.saved_tensors
-        x, e, ph, xs, P, c = _RCAccumulate._parts(f, g, L)
+        x, e, ph, small, P = _RCAccumulate._parts(f, g, L)
         gv = grad_v.unsqueeze(1)
-        C = torch.cumsum(c, dim=1).sub_(c)  # exclusive prefix sum
-        small = x < _thr(x.dtype)
-        dphi = torch.where(small, -0.5 + x * (1.0 / 3.0 - x * (0.125 - x / 30.0)),
-                           (e - ph) / xs)
+        P.mul_(gv)  # P now holds gv·P
+        gL = g * L
+        C = gL * ph * P  # gv·c
+        C = torch.cumsum(C, dim=1).sub_(C)  # gv·(exclusive prefix sum of c)
         grad_f = grad_g = grad_L = None
-        gvP = gv * P
         if ctx.needs_input_grad[1]:
-            grad_g = _reduce_to(gvP * L * ph, g.shape)
-        if ctx.needs_input_grad[0]:
-            grad_f = _reduce_to(gv * L * (g * L * dphi * P - C), f.shape)
+            grad_g = _reduce_to(ph.mul_(P).mul_(L), g.shape)
+        del ph
         if ctx.needs_input_grad[2]:
-            grad_L = _reduce_to(gv * (g * e * P - f * C), L.shape)
+            grad_L = _reduce_to(torch.mul(g, e).mul_(P).sub_(f * C), L.shape)
+        if ctx.needs_input_grad[0]:
+            d = _dphi(x, e, torch.neg(e).add_(1.0).div_(x), small)
+            grad_f = _reduce_to(d.mul_(gL).mul_(P).sub_(C).mul_(L), f.shape)
         return grad_f, grad_g, grad_L
 
 
@@ -234,36 +268,54 @@ def permute_rows(m: Tensor, idx: Tensor) -> Tensor:
     return _PermuteRows.apply(m, idx)
 
 
-class _LinearScan(torch.autograd.Function):
-    """v_0 = 0, v_{k+1} = a_k v_k + b_k along dim 1 (output has the length of ``a``).
+class _PieceMembrane(torch.autograd.Function):
+    """Membrane at the start of each constant-coefficient piece (dim 1): v_0 = 0 and
+    v_{m+1} = e^{−x_m} v_m + g_m L_m φ(x_m), x = f·L (the last piece's L is not used).
 
-    A Python loop over slices writing into preallocated tensors (no per-step autograd nodes);
-    backward is the adjoint recurrence λ_k = G_k + a_k λ_{k+1}, ∂b_k = λ_{k+1},
-    ∂a_k = λ_{k+1} v_k."""
+    Python loop over slices writing into a preallocated output (no per-step autograd nodes);
+    backward is the adjoint recurrence λ_m = G_m + e^{−x_m} λ_{m+1}, then in closed form
+    ∂x_m = −λ_{m+1} e^{−x_m} v_m + λ_{m+1} g_m L_m φ'(x_m), ∂f = ∂x·L, ∂g = λ_{m+1} L φ,
+    ∂L = ∂x·f + λ_{m+1} g φ. Saves only f, g, L and the output."""
 
     @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:  # type: ignore[override]
-        v = torch.zeros_like(a)
-        for k in range(a.shape[1] - 1):
-            v[:, k + 1] = torch.addcmul(b[:, k], a[:, k], v[:, k])
-        ctx.save_for_backward(a, v)
+    def forward(ctx, f: Tensor, g: Tensor, L: Tensor) -> Tensor:  # type: ignore[override]
+        x = f * L
+        a, ph, _ = _phi_parts(x)
+        b = ph.mul_(L).mul_(g)
+        del x
+        v = torch.zeros_like(b)
+        for k in range(b.shape[1] - 1):
+            torch.addcmul(b[:, k], a[:, k], v[:, k], out=v[:, k + 1])
+        ctx.save_for_backward(f, g, L, v)
         return v
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # type: ignore[override]
-        a, v = ctx.saved_tensors
-        n = a.shape[1]
-        grad_a = torch.zeros_like(a)
-        grad_b = torch.zeros_like(a)
-        lam = grad[:, n - 1].clone()
-        for k in range(n - 2, -1, -1):  # lam holds λ_{k+1}
-            grad_b[:, k] = lam
-            grad_a[:, k] = lam * v[:, k]
-            lam = torch.addcmul(grad[:, k], a[:, k], lam)
-        return grad_a, grad_b
+        f, g, L, v = ctx.saved_tensors
+        x = f * L
+        a, ph, small = _phi_parts(x)
+        n = v.shape[1]
+        lam = torch.zeros_like(v)  # lam[:, m] = λ_{m+1}
+        nxt = grad[:, n - 1]
+        for k in range(n - 2, -1, -1):
+            lam[:, k] = nxt
+            nxt = torch.addcmul(grad[:, k], a[:, k], nxt)
+        gL = g * L
+        d = _dphi(x, a, torch.neg(a).add_(1.0).div_(x), small)
+        gx = d.mul_(gL).sub_(a.mul_(v)).mul_(lam)  # ∂x
+        del a, d
+        grad_f = _reduce_to(gx * L, f.shape) if ctx.needs_input_grad[0] else None
+        lam_ph = lam.mul_(ph)
+        grad_g = _reduce_to(lam_ph * L, g.shape) if ctx.needs_input_grad[1] else None
+        grad_L = None
+        if ctx.needs_input_grad[2]:
+            grad_L = _reduce_to(gx.mul_(f).add_(lam_ph.mul_(g)), L.shape)
+        return grad_f, grad_g, grad_L
 
 
-def linear_scan(a: Tensor, b: Tensor) -> Tensor:
-    """Membrane at the start of each piece: v_0 = 0, v_{k+1} = a_k v_k + b_k (dim 1)."""
-    a, b = torch.broadcast_tensors(a, b)
-    return _LinearScan.apply(a.contiguous(), b.contiguous())
+def piece_membrane(f: Tensor, g: Tensor, L: Tensor) -> Tensor:
+    """Membrane at the start of each piece (dim 1) of dv/dt = g_m − f_m v lasting L_m; v_0 = 0.
+
+    Exact; ``L`` broadcastable to f (finite; the last piece's length is not used)."""
+    f, g = torch.broadcast_tensors(f, g)
+    return _PieceMembrane.apply(f, g, L)

@@ -23,9 +23,8 @@ from ._common import (
     beta_weight,
     check_inputs,
     crossing,
-    linear_scan,
     permute_rows,
-    phi,
+    piece_membrane,
     ramp_spike_time,
     rc_accumulate,
 )
@@ -129,11 +128,7 @@ def ttfs_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
     inf = torch.full_like(ts0, float("inf"))
     dt_fin = torch.where(nxt_fin & fin, t_next - ts0, torch.zeros_like(ts0))  # finite part
     length = torch.where(nxt_fin | ~fin, dt_fin, inf).unsqueeze(-1)  # last finite → ∞
-    dt = dt_fin.unsqueeze(-1)
-    x = f * dt
-    a = torch.exp(-x)
-    b = g * dt * phi(x)
-    v0 = linear_scan(a, b)  # membrane at each event time (stable: 0 < a ≤ 1)
+    v0 = piece_membrane(f, g, dt_fin.unsqueeze(-1))  # membrane at each event time
     t_out = crossing(
         v0, f, g, ts0.unsqueeze(-1), length, params.v_th, fin.unsqueeze(-1).expand_as(v0)
     )

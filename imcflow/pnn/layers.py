@@ -15,7 +15,8 @@ Weight init (documented choice, :func:`init_spike_weights`; N = fan-in):
   potential asymptote g/f above v_th = 1 even with the paper's E⁺/E⁻, so neurons fire (a dead
   TTFS neuron has no gradient); std-dominated inits leave most of them silent.
 Optional ``bias``: an extra input that spikes at t = 0 with a learnable weight per neuron.
-``noise_std``: Gaussian noise added to the output times in training *and* eval (paper §1.3).
+``noise_std``: Gaussian noise added to the output times in training *and* eval (paper §1.3);
+not clipped (the next RC-Spike layer clamps its inputs to its window; ``inf`` stays ``inf``).
 """
 
 from __future__ import annotations
