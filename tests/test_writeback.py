@@ -72,10 +72,16 @@ def test_wide_devices_get_fingers():
     assert fingers[0, 0] == 3 and widths[0, 0] == pytest.approx(12.0, abs=0.02)
 
 
-def test_non_monotonic_table_is_refused():
+def test_dips_in_the_table_are_avoided():
     dm = _model(1, bins=True)
+    w, i = dm.table(True, (0.42, 5.0))  # NMOS dips from 0.6 to 1.0 µm: start after the dip
+    assert w[0] == 1.0 and np.all(np.diff(i) > 0)
+    widths, _ = weights_to_widths(np.array([[0.5]]), dm, finger_range_um=(0.42, 5.0))
+    assert widths[0, 0] >= 1.0
+    flat = DeviceModel(widths_um=(1.0, 2.0), i_n_A=(1e-7, 1e-7), i_p_A=(1e-7, 2e-7),
+                       c_eff_F=(1e-12,), v_th_V=0.87, T_s=1e-6)
     with pytest.raises(SpecError, match="does not grow"):
-        weights_to_widths(np.array([[0.5]]), dm, finger_range_um=(0.42, 5.0))
+        weights_to_widths(np.array([[0.5]]), flat)
 
 
 def test_writeback_spec_validates_and_is_deterministic():

@@ -120,6 +120,37 @@ class FittedLayer:
                    delay_in=0.0, delay_out=0.0, E_pos=phys.E_pos, E_neg=phys.E_neg)
 
 
+def normalised_weight(phys: LayerPhysics, signed_current: torch.Tensor, c_eff: torch.Tensor,
+                      k_neg: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """w_ij = I_ij · T / (C_i · V_th) (negative currents scaled by ``k_neg``); tensors in, out."""
+    k = torch.where(signed_current < 0, torch.as_tensor(k_neg, dtype=signed_current.dtype),
+                    torch.ones_like(signed_current))
+    return signed_current * k * phys.T_s / (c_eff[:, None] * phys.v_th_V)
+
+
+def ramp_rate(phys: LayerPhysics, c_eff: torch.Tensor, k_dis: torch.Tensor | float = 1.0
+              ) -> torch.Tensor:
+    """Per-neuron fire-phase ramp rate α_d,i = k_dis · I_dis · T / (C_i · V_th)."""
+    return k_dis * phys.i_dis_A * phys.T_s / (c_eff * phys.v_th_V)
+
+
+def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
+                  ) -> dict[str, torch.Tensor | PNNParams]:
+    """A fitted layer as the tensors :func:`imcflow.pnn.physical.rc_spike_physical` takes:
+    ``weight`` [n_out, n_in] (from the synapse currents), ``params`` (E±), ``alpha_d`` [n_out],
+    and the scalars ``beta_d``, ``v_th``, ``delay_in``, ``delay_out``, ``t_gate``."""
+    c = torch.as_tensor(np.asarray(fitted.c_eff_F), dtype=dtype)
+    signed = torch.as_tensor(phys.sign * phys.current_A, dtype=dtype)
+    return {"weight": normalised_weight(phys, signed, c, fitted.k_neg),
+            "params": PNNParams(E_pos=fitted.E_pos, E_neg=fitted.E_neg),
+            "alpha_d": ramp_rate(phys, c, fitted.k_dis),
+            "beta_d": torch.tensor(fitted.beta_d, dtype=dtype),
+            "v_th": torch.tensor(fitted.v_th, dtype=dtype),
+            "delay_in": torch.tensor(fitted.delay_in, dtype=dtype),
+            "delay_out": torch.tensor(fitted.delay_out, dtype=dtype),
+            "t_gate": torch.tensor(fitted.t_gate, dtype=dtype)}
+
+
 class _Model(torch.nn.Module):
     """The fitted layer as a differentiable function of its parameters (float64)."""
 
@@ -152,13 +183,11 @@ class _Model(torch.nn.Module):
         return self.c0 * torch.exp(self.c)
 
     def weight(self) -> torch.Tensor:
-        p = self.phys
-        k = torch.where(self.sign < 0, torch.exp(self.k_neg), torch.ones_like(self.sign))
-        return self.sign * self.current * k * p.T_s / (self.c_eff()[:, None] * p.v_th_V)
+        return normalised_weight(self.phys, self.sign * self.current, self.c_eff(),
+                                 torch.exp(self.k_neg))
 
     def alpha_d(self) -> torch.Tensor:
-        p = self.phys
-        return torch.exp(self.k_dis) * p.i_dis_A * p.T_s / (self.c_eff() * p.v_th_V)
+        return ramp_rate(self.phys, self.c_eff(), torch.exp(self.k_dis))
 
     def forward(self, t_in: torch.Tensor, clip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Output times [N, n_out] and v(1) [N, n_out]."""

@@ -1,0 +1,131 @@
+"""Training a network of fitted circuit layers (the bottom-up PNN) or of the ideal schematic
+model (top-down), for write-back to a sky130 network.
+
+Each layer is a :class:`~imcflow.pnn.physical.PhysicalRCSpikeLinear` whose physics (E±, per-neuron
+ramp, threshold, delays) comes from :func:`imcflow.fit.transient.layer_tensors`; only the
+normalised weights train. With a write-back device model per layer, the forward pass uses the
+weights the hardware will realise (grid, minimum finger, finger count) with a straight-through
+gradient: quantization-aware training, so small weights are handled explicitly.
+
+Loss (PAPERS.md §1.3–1.4, Iris recipe): cross-entropy over −t/τ_soft + γ₁ Σ(t − t_ref)² +
+λ Σ w², Adam, Gaussian spike-time noise σ on hidden and output spikes in training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from imcflow.fit.transient import FittedLayer, LayerPhysics, layer_tensors
+from imcflow.pnn import PNNParams, init_spike_weights
+from imcflow.pnn.physical import PhysicalRCSpikeLinear
+from imcflow.train.loss import accuracy_counts, spike_time_loss, weight_l2
+from imcflow.writeback import DeviceModel, quantize_weights
+
+
+@dataclass(frozen=True)
+class PhysicalTrainConfig:
+    """Hyper-parameters (defaults: the paper's Iris recipe where it gives one)."""
+
+    epochs: int = 300
+    lr: float = 1e-2
+    batch: int = 50
+    tau_soft: float = 0.07
+    gamma1: float = 0.1
+    t_ref: float = 0.9
+    weight_decay: float = 1e-2
+    noise_std: float = 0.01
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _quantizer(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    def q(w: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(quantize_weights(w.cpu().numpy(), dm), dtype=w.dtype)
+    return q
+
+
+def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
+                  weights: list[np.ndarray] | None = None,
+                  device_models: list[DeviceModel] | None = None,
+                  E_override: float | None = None, seed: int = 0,
+                  noise_std: float = 0.0) -> nn.Sequential:
+    """A trainable network of physical layers (float64, exact solver).
+
+    ``weights`` start the training (default: the spike-time init of :mod:`imcflow.pnn`);
+    ``E_override`` replaces E± by ±E (the top-down recipe trains at |E| = 100).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    layers = []
+    for k, (phys, fl) in enumerate(models):
+        t = layer_tensors(phys, fl)
+        n_out, n_in = phys.shape
+        if weights is not None:
+            w = torch.as_tensor(weights[k], dtype=torch.float64)
+        else:
+            w = init_spike_weights(torch.empty(n_out, n_in, dtype=torch.float64), n_in,
+                                   generator=gen)
+        params = (PNNParams(E_pos=E_override, E_neg=-E_override) if E_override is not None
+                  else t["params"])
+        quant = _quantizer(device_models[k]) if device_models is not None else None
+        layers.append(PhysicalRCSpikeLinear(
+            w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
+            delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
+            quantizer=quant, solver="exact", noise_std=noise_std))
+    return nn.Sequential(*layers)
+
+
+def realised_weights(net: nn.Sequential) -> list[np.ndarray]:
+    """The weights each layer realises (after quantization), as numpy arrays."""
+    with torch.no_grad():
+        return [layer.realised_weight().cpu().numpy().copy() for layer in net]
+
+
+def evaluate(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor
+             ) -> tuple[float, np.ndarray]:
+    """Accuracy and output spike times [N, n_out] (no noise)."""
+    net.eval()
+    with torch.no_grad():
+        t = net(t_in.to(torch.float64))
+    return accuracy_counts(t, y) / len(y), t.numpy()
+
+
+def train_network(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor,
+                  cfg: PhysicalTrainConfig,
+                  on_epoch: Callable[[int, float, float], None] | None = None) -> dict:
+    """Train in place; returns the history (loss and training accuracy per epoch)."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    for layer in net:
+        layer.noise_std = cfg.noise_std
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    t_in = t_in.to(torch.float64)
+    n = len(y)
+    hist: dict[str, list[float]] = {"loss": [], "train_acc": []}
+    for epoch in range(cfg.epochs):
+        net.train()
+        order = torch.randperm(n, generator=gen)
+        total, correct = 0.0, 0
+        for start in range(0, n, cfg.batch):
+            idx = order[start:start + cfg.batch]
+            t = net(t_in[idx])
+            loss, _ = spike_time_loss(t, y[idx], tau_soft=cfg.tau_soft, gamma1=cfg.gamma1,
+                                      t_ref=cfg.t_ref)
+            if cfg.weight_decay:
+                loss = loss + cfg.weight_decay * weight_l2([m.weight for m in net])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+            correct += accuracy_counts(t.detach(), y[idx])
+        hist["loss"].append(total / n)
+        hist["train_acc"].append(correct / n)
+        if on_epoch is not None:
+            on_epoch(epoch, hist["loss"][-1], hist["train_acc"][-1])
+    return hist
