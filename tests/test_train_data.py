@@ -46,8 +46,9 @@ def test_idx_roundtrip_and_fmnist_loader(tmp_path):
     assert torch.allclose(train.x[3, 0], torch.from_numpy(imgs["train"][3]).float() / 255)
     assert train.y.tolist() == labels["train"].tolist()
     # other dtypes round-trip too
-    write_idx(tmp_path / "f.idx", np.arange(6, dtype=np.float32).reshape(2, 3))
-    assert np.array_equal(read_idx(tmp_path / "f.idx"), np.arange(6, dtype=np.float32).reshape(2, 3))
+    arr = np.arange(6, dtype=np.float32).reshape(2, 3)
+    write_idx(tmp_path / "f.idx", arr)
+    assert np.array_equal(read_idx(tmp_path / "f.idx"), arr)
 
 
 def test_fmnist_dataset_with_holdout(tmp_path):

@@ -45,7 +45,9 @@ class PhysicalTrainConfig:
         return asdict(self)
 
 
-def _quantizer(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
+def quantizer_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The weights ``dm`` realises, as a tensor map (for :class:`PhysicalRCSpikeLinear`)."""
+
     def q(w: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(quantize_weights(w.cpu().numpy(), dm), dtype=w.dtype)
     return q
@@ -73,7 +75,7 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
                                    generator=gen)
         params = (PNNParams(E_pos=E_override, E_neg=-E_override) if E_override is not None
                   else t["params"])
-        quant = _quantizer(device_models[k]) if device_models is not None else None
+        quant = quantizer_for(device_models[k]) if device_models is not None else None
         layers.append(PhysicalRCSpikeLinear(
             w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
             delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
