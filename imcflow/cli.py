@@ -17,6 +17,7 @@ from imcflow.errors import ImcflowError
 # Stage modules that define click commands; each exposes ``COMMANDS`` (a list of click commands).
 _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.crosspoint.cli",
+    "imcflow.train.cli",
     "imcflow.spec_cli",
     "imcflow.netlist.cli",
     "imcflow.layout.cli",
