@@ -131,3 +131,14 @@ def test_bad_config_is_rejected():
         _cfg(model="cnn", bias_spike=False).validate()
     with pytest.raises(TrainConfigError, match="unknown training option"):
         TrainConfig.from_dict({"bogus": 1})
+
+
+@pytest.mark.parametrize("model,neuron", [("cnn", "rc"), ("mlp", "ttfs"), ("cnn", "ttfs")])
+def test_other_models_train_on_digits(model, neuron):
+    """The CNN and the TTFS neuron run end to end on a few digits (finite loss)."""
+    cfg = TrainConfig(dataset="digits", model=model, neuron=neuron, hidden=(16,), epochs=1,
+                      batch_size=16, lr=2e-3, limit_train=48, limit_test=16, threads=1,
+                      M=4, M_test=6)
+    res = train_model(cfg, show_progress=False)
+    assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in res.history)
+    assert 0.0 <= res.test_acc <= 1.0
