@@ -221,9 +221,9 @@ def train_model(config: TrainConfig | dict[str, Any], *, out: str | Path | None 
 
     ``out`` (a run folder) enables checkpoints and metrics files; ``resume`` continues from its
     checkpoint (an error if the options differ, except epochs/time limit/threads). ``dataset``
-    overrides loading (e.g. a custom split). Returns the trained model (on the CPU... or the
-    configured device) and its history; the final test accuracy uses DSTD at M_test (or the
-    exact solver if ``config.solver == "exact"``) with the configured spike-time noise.
+    overrides loading (e.g. a custom split). Returns the trained model (on the configured
+    device) and its history; the test accuracy uses DSTD at M_test (or the exact solver if
+    ``config.solver == "exact"``) with the configured spike-time noise (seeded, reproducible).
     """
     if isinstance(config, dict):
         config = TrainConfig.from_dict(config)
