@@ -45,12 +45,11 @@ def scaled_search(model: PNNNet, config: TrainConfig, select: Split, *, params=N
                   seed: int | None = None) -> dict[str, Any]:
     """Grid-search (a⁺, a⁻) maximising accuracy on ``select`` with ``params`` swapped in.
 
-    A coarse log grid (default 2^-2 … 2^2 in 9 steps per axis), then a finer grid of
-    ``fine_steps``² points spanning one coarse step around the best point. Ties go to the scales
-    closest to (1, 1).
+    A coarse log grid (default 2^-2 … 2^4 in factors of 2 per axis: at small |E| the best scales
+    are large), then a finer grid of ``fine_steps``² points spanning one coarse step either side
+    of the best point. Ties go to the scales closest to (1, 1).
     """
-    coarse = list(coarse) if coarse is not None else [float(2.0 ** k) for k in
-                                                       np.linspace(-2, 2, 9)]
+    coarse = list(coarse) if coarse is not None else [float(2.0 ** k) for k in range(-2, 5)]
     results: dict[tuple[float, float], float] = {}
 
     def score(a: float, b: float) -> float:
