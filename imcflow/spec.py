@@ -55,16 +55,16 @@ class NeuronDesign:
     """Sizes and biases shared by all neurons of a layer (the MIM size is per neuron)."""
 
     v0: float = _f(1.3, 0.5, 1.8, "V", "reset (resting) membrane voltage V₀")
-    v_switch: float = _f(0.428, 0.1, 1.2, "V", "design switching voltage of the comparator")
+    v_switch: float = _f(0.48, 0.1, 1.2, "V", "design switching voltage of the comparator")
     reset_w_um: float = _f(0.84, 0.42, 10.0, "µm", "reset transmission-gate width (n and p)")
     dis_w_um: float = _f(5.0, 0.42, 20.0, "µm", "discharger current-source width")
     dis_l_um: float = _f(0.25, 0.15, 10.0, "µm", "discharger current-source length")
-    v_dis: float = _f(0.577, 0.0, 1.95, "V", "discharger gate bias (sets the fire-phase ramp)")
-    cmp_wn_um: float = _f(0.42, 0.42, 10.0, "µm", "comparator input LVT NMOS width")
-    cmp_wp_um: float = _f(0.42, 0.42, 10.0, "µm", "comparator input HVT PMOS width")
-    cmp_wb_um: float = _f(0.42, 0.42, 10.0, "µm", "comparator current-limit PMOS width")
-    cmp_lb_um: float = _f(1.5, 0.15, 10.0, "µm", "comparator current-limit PMOS length")
-    v_cmp: float = _f(0.95, 0.0, 1.95, "V", "gate bias of the comparator's current-limit PMOS")
+    v_dis: float = _f(0.574, 0.0, 1.95, "V", "discharger gate bias (sets the fire-phase ramp)")
+    cmp_wn_um: float = _f(8.0, 0.42, 20.0, "µm", "comparator input LVT NMOS width")
+    cmp_wp_um: float = _f(2.0, 0.42, 10.0, "µm", "comparator input HVT PMOS width")
+    cmp_wb_um: float = _f(2.0, 0.42, 10.0, "µm", "comparator current-limit PMOS width")
+    cmp_lb_um: float = _f(0.3, 0.15, 10.0, "µm", "comparator current-limit PMOS length")
+    v_cmp: float = _f(0.8, 0.0, 1.95, "V", "gate bias of the comparator's current-limit PMOS")
     logic_wn_um: float = _f(0.42, 0.42, 10.0, "µm", "output-logic NMOS width")
     logic_wp_um: float = _f(0.84, 0.42, 20.0, "µm", "output-logic PMOS width")
 

@@ -1,0 +1,306 @@
+"""The paper's bottom-up versus top-down experiment (PAPERS.md §1.4) on Iris 5-5-3, post-layout.
+
+* **bottom-up**: train the PNN with the fitted parameters (E±, per-neuron C_eff ramp, threshold,
+  delays) and the measured finger currents (quantization-aware), write back, then a 1-D SPICE
+  search of one global current scale;
+* **top-down**: train the ideal model (|E| = 100, linear ramp, design threshold, drawn C,
+  current ∝ width), write back with the designer's current per µm, then a 2-D SPICE search of the
+  positive and negative current scales (coarse grid, then 1 % steps around the best).
+
+Scales multiply the written-back currents of one sign (the widths are re-derived, so a scale is a
+real resizing of every synapse). The search objective is the output-spike-time RMSE between
+SPICE and the model the network was trained as, on calibration samples from the *training* set;
+the verification then runs the 50 held-out test samples through post-layout SPICE.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from imcflow.fit.physics import device_model
+from imcflow.fit.pipeline import NetworkFit, layer_models
+from imcflow.flow.postlayout import post_layout
+from imcflow.report.metrics import spike_time_errors
+from imcflow.sim.characterize import CharDataset, characterize
+from imcflow.spec import DesignSpec
+from imcflow.train.coding import encode
+from imcflow.train.data import load_iris
+from imcflow.train.physical import (
+    PhysicalTrainConfig,
+    build_network,
+    evaluate,
+    quantizer_for,
+    realised_weights,
+    train_network,
+)
+from imcflow.writeback import DeviceModel, writeback_spec
+
+KINDS = ("bottom_up", "top_down")
+#: |E| the top-down model is trained at (the paper's "ANN").
+TOP_DOWN_E = 100.0
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Sizes and settings of the experiment (defaults fit the 15-minute flow on 2 cores)."""
+
+    train: PhysicalTrainConfig = field(default_factory=lambda: PhysicalTrainConfig(
+        epochs=600, lr=3e-3, weight_decay=0.0))
+    qat_epochs: int = 200
+    seeds: int = 4
+    n_calib: int = 8
+    bu_scales: tuple[float, ...] = (0.96, 0.98, 1.0, 1.02, 1.04)
+    td_coarse: tuple[float, ...] = (0.85, 1.0, 1.15, 1.3)
+    td_fine_step: float = 0.01
+    workers: int = 2
+    engine: str = "shared"
+    cache_dir: str | None = None
+
+
+@dataclass
+class IrisData:
+    """Iris spike times (t = x per feature + a bias spike at 0) and labels."""
+
+    t_train: np.ndarray
+    y_train: np.ndarray
+    t_test: np.ndarray
+    y_test: np.ndarray
+
+
+def iris_data(split_seed: int = 0) -> IrisData:
+    """The paper's Iris coding: 100 training and 50 test samples."""
+    tr, te = load_iris(split_seed)
+    return IrisData(t_train=encode(tr.x, "direct", bias_spike=True).double().numpy(),
+                    y_train=tr.y.numpy(),
+                    t_test=encode(te.x, "direct", bias_spike=True).double().numpy(),
+                    y_test=te.y.numpy())
+
+
+def device_models(spec: DesignSpec, fit: NetworkFit, kind: str) -> list[DeviceModel]:
+    """Write-back models: measured finger table and fitted C_eff (bottom-up), or current ∝
+    width and drawn C (top-down)."""
+    if kind == "bottom_up":
+        return [device_model(ldc, fl.c_eff_F, spec.T) for ldc, fl in zip(fit.dc, fit.fitted,
+                                                                           strict=True)]
+    return [device_model(ldc, tuple(layer.membrane_capacitance()), spec.T, top_down=True)
+            for ldc, layer in zip(fit.dc, spec.layers, strict=True)]
+
+
+@dataclass
+class TrainedModel:
+    """A trained network (one of KINDS) and what it needs for write-back and prediction."""
+
+    kind: str
+    weights: list[np.ndarray]
+    seed: int
+    train_acc: float
+    test_acc: float
+    history: dict
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["weights"] = [w.tolist() for w in self.weights]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainedModel:
+        d = dict(d)
+        d["weights"] = [np.asarray(w, dtype=float) for w in d["weights"]]
+        return cls(**d)
+
+
+def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0):
+    models = layer_models(spec, fit, kind)
+    return build_network(models, weights=weights, device_models=dms, seed=seed,
+                         E_override=TOP_DOWN_E if kind == "top_down" else None)
+
+
+def train_kind(spec: DesignSpec, fit: NetworkFit, kind: str, data: IrisData,
+               cfg: ExperimentConfig, on_seed: Callable[[int], None] | None = None
+               ) -> TrainedModel:
+    """Train ``cfg.seeds`` networks (float, then quantization-aware) and keep the one with the
+    best *training* accuracy (ties: lowest loss)."""
+    dms = device_models(spec, fit, kind)
+    t_tr, y_tr = torch.as_tensor(data.t_train), torch.as_tensor(data.y_train)
+    t_te, y_te = torch.as_tensor(data.t_test), torch.as_tensor(data.y_test)
+    best: tuple | None = None
+    for seed in range(cfg.seeds):
+        torch.manual_seed(seed)
+        net = _network(spec, fit, kind, seed=seed)
+        tc = cfg.train
+        h1 = train_network(net, t_tr, y_tr, PhysicalTrainConfig(**{**tc.to_dict(), "seed": seed}))
+        for layer, dm in zip(net, dms, strict=True):
+            layer.quantizer = quantizer_for(dm)
+        h2 = train_network(net, t_tr, y_tr, PhysicalTrainConfig(
+            **{**tc.to_dict(), "seed": seed, "epochs": cfg.qat_epochs, "lr": tc.lr / 3}))
+        train_acc, _ = evaluate(net, t_tr, y_tr)
+        test_acc, _ = evaluate(net, t_te, y_te)
+        key = (train_acc, -h2["loss"][-1])
+        if best is None or key > best[0]:
+            best = (key, TrainedModel(kind=kind, weights=realised_weights(net), seed=seed,
+                                      train_acc=train_acc, test_acc=test_acc,
+                                      history={"float": h1, "qat": h2}))
+        if on_seed is not None:
+            on_seed(seed)
+    assert best is not None
+    return best[1]
+
+
+def predict(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.ndarray
+            ) -> list[np.ndarray]:
+    """The trained model's output times per layer (fire phase; 1 = no spike)."""
+    net = _network(spec, fit, model.kind, weights=model.weights)
+    net.eval()
+    out = []
+    with torch.no_grad():
+        t = torch.as_tensor(t_in, dtype=torch.float64)
+        for layer in net:
+            t = layer(t)
+            out.append(t.numpy().copy())
+    return out
+
+
+def scaled_spec(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, s_pos: float,
+                s_neg: float, name: str) -> DesignSpec:
+    """Write-back of ``model`` with positive/negative currents scaled by ``s_pos``/``s_neg``."""
+    weights = [np.where(w > 0, w * s_pos, w * s_neg) for w in model.weights]
+    return writeback_spec(spec, weights, device_models(spec, fit, model.kind), name=name)
+
+
+def spice_run(spec: DesignSpec, folder: Path, patterns: np.ndarray, cfg: ExperimentConfig,
+              n_grid: int | None = None, on_result=None) -> tuple[CharDataset, dict]:
+    """Post-layout SPICE of ``spec`` on explicit input patterns (cached by content)."""
+    pl = post_layout(spec, folder)
+    res = characterize(spec, patterns=patterns, engine=cfg.engine, workers=cfg.workers,
+                       subckts=Path(pl.spice).read_text(), n_grid=n_grid,
+                       cache_dir=cfg.cache_dir, on_result=on_result)
+    return res.load(), pl.to_dict()
+
+
+def output_rmse(t_model: np.ndarray, ds: CharDataset) -> float:
+    """RMS (normalised) of output-layer spike times, 'no spike' counted as t = 1 on both sides."""
+    name = ds.spec.layers[-1].name
+    t_spice = np.where(ds.fired[name], ds.t_out[name], 1.0)
+    return float(np.sqrt(np.mean((np.minimum(t_model, 1.0) - t_spice) ** 2)))
+
+
+@dataclass
+class Calibration:
+    """Scale search result: chosen (s_pos, s_neg) and every candidate's calibration RMSE."""
+
+    kind: str
+    s_pos: float
+    s_neg: float
+    rmse: float
+    candidates: list[dict]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: IrisData,
+              cfg: ExperimentConfig, folder: Path,
+              on_candidate: Callable[[int, int], None] | None = None) -> Calibration:
+    """The SPICE scale search: 1-D global scale (bottom-up) or 2-D coarse-to-fine (top-down)."""
+    calib = data.t_train[: cfg.n_calib]
+    target = predict(spec, fit, model, calib)[-1]
+    seen: dict[tuple[float, float], float] = {}
+
+    def evaluate_pair(sp: float, sn: float) -> float:
+        key = (round(sp, 4), round(sn, 4))
+        if key not in seen:
+            name = f"{model.kind}_p{round(sp * 1000)}_n{round(sn * 1000)}"
+            ws = scaled_spec(spec, fit, model, sp, sn, name)
+            ds, _ = spice_run(ws, folder / name, calib, cfg)
+            seen[key] = output_rmse(target, ds)
+            if on_candidate is not None:
+                on_candidate(len(seen), -1)
+        return seen[key]
+
+    if model.kind == "bottom_up":
+        for s in cfg.bu_scales:
+            evaluate_pair(s, s)
+    else:
+        grid = cfg.td_coarse
+        for sp in grid:
+            for sn in grid:
+                evaluate_pair(sp, sn)
+        step = (grid[1] - grid[0]) / 2 if len(grid) > 1 else 0.1
+        while step > cfg.td_fine_step + 1e-9:
+            step = max(step / 2, cfg.td_fine_step)
+            bp, bn = min(seen, key=seen.get)
+            for dp in (-step, 0.0, step):
+                for dn in (-step, 0.0, step):
+                    evaluate_pair(bp + dp, bn + dn)
+    (sp, sn), rmse = min(seen.items(), key=lambda kv: kv[1])
+    cands = [{"s_pos": k[0], "s_neg": k[1], "rmse": v} for k, v in sorted(seen.items())]
+    return Calibration(kind=model.kind, s_pos=sp, s_neg=sn, rmse=rmse, candidates=cands)
+
+
+def _accuracy(t: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmin(t, axis=1) == y))
+
+
+@dataclass
+class Verification:
+    """Held-out test samples through post-layout SPICE, next to the model's predictions."""
+
+    kind: str
+    spec_name: str
+    metrics: dict
+    layer_metrics: list[dict]
+    spice_acc: float
+    model_acc: float
+    energy_J: float
+    area_um2: float
+    t_model: list[list[list[float]]]
+    t_spice: list[list[list[float]]]
+    fired_spice: list[list[list[bool]]]
+    dataset: str
+    post: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibration,
+           data: IrisData, cfg: ExperimentConfig, folder: Path, on_result=None) -> Verification:
+    """Run the test set through the calibrated post-layout network and compare."""
+    ws = scaled_spec(spec, fit, model, cal.s_pos, cal.s_neg, f"iris_{model.kind}")
+    ds, post = spice_run(ws, folder, data.t_test, cfg, n_grid=101, on_result=on_result)
+    t_model = predict(spec, fit, model, data.t_test)
+    layer_metrics, t_sp, f_sp = [], [], []
+    for k, layer in enumerate(ws.layers):
+        fired = ds.fired[layer.name]
+        ts = np.where(fired, ds.t_out[layer.name], 1.0)
+        m = spike_time_errors(np.minimum(t_model[k], 1.0), ts, ws.T)
+        m["fired_agreement"] = float(np.mean(fired == (t_model[k] < 1.0 - 1e-9)))
+        layer_metrics.append({"layer": layer.name, **m})
+        t_sp.append(ts.tolist())
+        f_sp.append(fired.tolist())
+    out = layer_metrics[-1]
+    return Verification(
+        kind=model.kind, spec_name=ws.name, metrics=out, layer_metrics=layer_metrics,
+        spice_acc=_accuracy(np.asarray(t_sp[-1]), data.y_test),
+        model_acc=_accuracy(t_model[-1], data.y_test),
+        energy_J=float(np.mean(ds.energy)), area_um2=float(post["area_um2"]),
+        t_model=[t.tolist() for t in t_model], t_spice=t_sp, fired_spice=f_sp,
+        dataset=str(Path(folder)), post=post)
+
+
+def rmse_ratio(td: Verification, bu: Verification) -> float:
+    """Top-down over bottom-up output spike-time RMSE (the paper: ≈ 20×)."""
+    b = bu.metrics["rms_ns"]
+    return float(td.metrics["rms_ns"] / b) if b > 0 else math.inf
+
+
+def summary_rows(verifs: Sequence[Verification]) -> list[dict]:
+    return [{"kind": v.kind, "rms_ns": v.metrics["rms_ns"], "rms_pct_T": v.metrics["rms_pct_T"],
+             "p95_ns": v.metrics["p95_ns"], "spice_acc": v.spice_acc, "model_acc": v.model_acc}
+            for v in verifs]
