@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 SUDO  := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS := ngspice libngspice0 libngspice0-dev dataset-fashion-mnist
 SPEC  ?= netlists/demo_spec.json
-PATTERNS ?= 16
+FLOW  ?= runs/flow
 WORKERS ?= 2
 
 .PHONY: setup test test-fast flow netlists layouts characterize fit train report bench lint clean
@@ -35,16 +35,30 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check imcflow tests benchmarks
 
+# The main job on the embedded Iris 5-5-3 demo; every stage is cached under $(FLOW).
+flow: setup
+	$(IMC) flow -o $(FLOW) --workers $(WORKERS)
+
 netlists: setup
 	$(IMC) spec init -o $(SPEC) --force
 	$(IMC) netlist $(SPEC) -o netlists/demo
 
-characterize: netlists
-	$(IMC) characterize $(SPEC) --patterns $(PATTERNS) --workers $(WORKERS) -o runs/characterize
+layouts: netlists
+	$(IMC) layout $(SPEC) -o layouts/demo
+	$(IMC) drc layouts/demo/iris_demo.gds -o layouts/demo/drc.txt
+	$(IMC) lvs layouts/demo/iris_demo.gds $(SPEC) -o layouts/demo/lvs.txt
 
-flow: setup
-	$(MAKE) netlists
-	$(MAKE) characterize
+characterize: setup
+	$(IMC) flow -o $(FLOW) --workers $(WORKERS) --stop-after characterize
+
+fit: setup
+	$(IMC) flow -o $(FLOW) --workers $(WORKERS) --stop-after fit
+
+train: setup
+	$(IMC) flow -o $(FLOW) --workers $(WORKERS) --stop-after train
+
+report: setup
+	$(IMC) flow -o $(FLOW) --workers $(WORKERS)
 
 bench: setup
 	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done

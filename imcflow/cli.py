@@ -23,6 +23,7 @@ _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.layout.cli",
     "imcflow.extract.cli",
     "imcflow.sim.cli",
+    "imcflow.flow.cli",
 )
 
 

@@ -1,0 +1,127 @@
+"""``imcflow flow | fit | writeback | verify | report``: the closing-the-loop commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from imcflow import spec as specmod
+from imcflow.errors import DataError
+from imcflow.fit.pipeline import NetworkFit, fit_network
+from imcflow.progress import console
+from imcflow.sim.characterize import load_dataset
+from imcflow.sim.dc import load_dc
+
+OUT = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+                   default=Path("runs/flow"), show_default=True, help="flow folder")
+WORKERS = click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+                       help="parallel ngspice processes")
+
+
+def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None = None,
+         patterns: int | None = None) -> dict:
+    from imcflow.flow.run import FlowConfig, run_flow
+
+    kw = {"workers": workers}
+    if spec_file is not None:
+        kw["spec_file"] = str(spec_file)
+    if patterns is not None:
+        kw["char_patterns"] = patterns
+    return run_flow(out, FlowConfig(**kw), stop_after=stop_after)
+
+
+@click.command("flow")
+@OUT
+@WORKERS
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="design spec (default: the embedded 5-5-3 demo)")
+@click.option("--patterns", type=click.IntRange(4, 10000), default=None,
+              help="random patterns for the characterization (default 32)")
+@click.option("--stop-after", type=click.Choice(
+    ["spec", "layout", "dc", "characterize", "fit", "train", "calibrate", "verify", "report"]),
+    default=None, help="stop after this stage")
+def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
+         stop_after: str | None) -> None:
+    """The main job: spec → layout/DRC/LVS/extraction → characterization → fit → train →
+    write-back → SPICE calibration → verification → report. Cached per stage."""
+    res = _run(out, workers, stop_after, spec_file, patterns)
+    if "report" in res:
+        console.print(f"report: {res['report']['html']}")
+
+
+@click.command("verify")
+@OUT
+@WORKERS
+def verify(out: Path, workers: int) -> None:
+    """Run (or reuse) the flow up to the post-layout verification of the Iris test set."""
+    res = _run(out, workers, "verify")
+    for kind, v in res["verify"].items():
+        click.echo(f"{kind}: output spike-time RMSE {v['rms_ns']:.2f} ns, SPICE accuracy "
+                   f"{v['spice_acc']:.0%}, PNN accuracy {v['model_acc']:.0%}")
+
+
+@click.command("report")
+@OUT
+@WORKERS
+def report(out: Path, workers: int) -> None:
+    """Write the Markdown + HTML report of a flow folder (running missing stages)."""
+    res = _run(out, workers, None)
+    click.echo(res["report"]["html"])
+
+
+@click.command("fit")
+@click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dc", "dc_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DC dataset (imcflow dc)")
+@click.option("--char", "char_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="characterization dataset (imcflow characterize)")
+@click.option("--steps", type=click.IntRange(0, 100000), default=600, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("fit.json"), show_default=True)
+def fit(spec_file: Path, dc_file: Path, char_file: Path | None, steps: int,
+        output: Path) -> None:
+    """Fit the PNN parameters of SPEC to its DC sweeps and (optionally) transient runs."""
+    spec = specmod.load(spec_file)
+    char = load_dataset(char_file) if char_file is not None else None
+    nf = fit_network(spec, load_dc(dc_file), char, steps=steps)
+    nf.save(output)
+    for ldc, fl in zip(nf.dc, nf.fitted, strict=True):
+        rms = fl.residuals.get("spike_rms_pct_T")
+        click.echo(f"{ldc.name}: E+ {ldc.E_pos:.2f}  E- {ldc.E_neg:.2f}  beta_d {fl.beta_d:.3f}"
+                   f"  v_th {fl.v_th:.3f}" + (f"  spike RMS {rms:.3f} % of T" if rms else ""))
+    click.echo(f"wrote {output}")
+
+
+@click.command("writeback")
+@click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--fit", "fit_file", required=True, type=click.Path(dir_okay=False,
+                                                                   path_type=Path))
+@click.option("--model", "model_file", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="trained model JSON (a flow's train/<kind>.json)")
+@click.option("--scale", nargs=2, type=float, default=(1.0, 1.0), show_default=True,
+              help="positive and negative current scales")
+@click.option("--name", default=None, help="name of the written-back network")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              required=True)
+def writeback(spec_file: Path, fit_file: Path, model_file: Path, scale: tuple[float, float],
+              name: str | None, output: Path) -> None:
+    """Write trained weights back to synapse widths and fingers: a new spec."""
+    from imcflow.flow.experiment import TrainedModel, scaled_spec
+
+    spec = specmod.load(spec_file)
+    try:
+        model = TrainedModel.from_dict(json.loads(model_file.read_text()))
+    except FileNotFoundError:
+        raise DataError(f"model file not found: {model_file}") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"{model_file} is not a trained model file ({exc})") from None
+    new = scaled_spec(spec, NetworkFit.load(fit_file), model, scale[0], scale[1],
+                      name or f"{spec.name}_{model.kind}")
+    specmod.save(new, output)
+    click.echo(f"wrote {output}")
+
+
+COMMANDS = [flow, fit, writeback, verify, report]
