@@ -17,6 +17,7 @@ __all__ = [
     "piece_membrane",
     "check_inputs",
     "beta_weight",
+    "check_beta",
     "phi",
     "psi",
     "ramp_spike_time",
@@ -63,14 +64,28 @@ def check_inputs(t_in: Tensor, weight: Tensor, params: PNNParams, *, conv: bool 
         raise ValueError("weight contains NaN or inf")
 
 
-def beta_weight(weight: Tensor, params: PNNParams) -> Tensor:
-    """β_ij·w_ij (≥ 0): w/E⁺ for w ≥ 0, w/E⁻ for w < 0."""
+def beta_weight(weight: Tensor, params: PNNParams, beta: Tensor | None = None) -> Tensor:
+    """β_ij·w_ij (≥ 0): w/E⁺ for w ≥ 0, w/E⁻ for w < 0; or ``beta * weight`` when a
+    per-synapse β (same shape as ``weight``; β ≥ 0 where w ≥ 0, β ≤ 0 where w < 0) is given."""
+    if beta is not None:
+        return beta * weight
     return torch.where(weight >= 0, weight * params.beta_pos, weight * params.beta_neg)
 
 
-def stacked_weight(weight: Tensor, params: PNNParams) -> Tensor:
+def check_beta(beta: Tensor | None, weight: Tensor) -> None:
+    """A per-synapse β must match the weights' shape and dtype and be finite."""
+    if beta is None:
+        return
+    if not isinstance(beta, Tensor) or beta.shape != weight.shape or beta.dtype != weight.dtype:
+        raise ValueError(f"beta must be a tensor shaped like weight {tuple(weight.shape)} "
+                         f"({weight.dtype})")
+    if not torch.isfinite(beta).all():
+        raise ValueError("beta contains NaN or inf")
+
+
+def stacked_weight(weight: Tensor, params: PNNParams, beta: Tensor | None = None) -> Tensor:
     """[w; β·w] stacked along dim 0 so one matmul/conv gives both g and f coefficients."""
-    return torch.cat([weight, beta_weight(weight, params)], dim=0)
+    return torch.cat([weight, beta_weight(weight, params, beta)], dim=0)
 
 
 _SMALL = 1e-3

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._common import (
+    check_beta,
     check_inputs,
     crossing,
     piece_membrane,
@@ -110,10 +111,11 @@ def _rc_v_bins(f: Tensor, g: Tensor, lengths: Tensor) -> Tensor:
     return rc_accumulate(f, g, lengths.reshape((1, -1) + (1,) * (f.dim() - 2)))
 
 
-def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams):
+def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams,
+                         beta: Tensor | None = None):
     """g̃, f̃ [B, K, N_out] from S [B, K, N_in] by one GEMM with the stacked weights."""
     n_out = weight.shape[0]
-    gf = F.linear(S, stacked_weight(weight, params))  # [B, K, 2 N_out]
+    gf = F.linear(S, stacked_weight(weight, params, beta))  # [B, K, 2 N_out]
     g, f = gf[..., :n_out], gf[..., n_out:]
     if params.alpha:
         f = f + params.alpha
@@ -138,8 +140,9 @@ def _coefficients_conv(S: Tensor, weight: Tensor, params: PNNParams, stride, pad
 
 
 def _rc_dstd(t_in, weight, params, M, offset, generator, conv, stride=1, padding=0,
-             return_v=False, bias=None):
+             return_v=False, bias=None, beta=None):
     check_inputs(t_in, weight, params, conv=conv)
+    check_beta(beta, weight)
     M = _check_M(M)
     t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
     edges = bin_edges(M, 1.0, offset, generator=generator, dtype=t.dtype, device=t.device)
@@ -147,7 +150,7 @@ def _rc_dstd(t_in, weight, params, M, offset, generator, conv, stride=1, padding
     if conv:
         g, f = _coefficients_conv(S, weight, params, stride, padding, bias)
     else:
-        g, f = _coefficients_linear(S, weight, params)
+        g, f = _coefficients_linear(S, weight, params, beta)
     v = _rc_v_bins(f, g, edges[1:] - edges[:-1])
     t_out = ramp_spike_time(v, params)
     return (t_out, v) if return_v else t_out
@@ -162,11 +165,14 @@ def rc_spike_dstd(
     generator: torch.Generator | None = None,
     *,
     return_v: bool = False,
+    beta: Tensor | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """DSTD RC-Spike layer: t_in [B, N_in], weight [N_out, N_in] → times [B, N_out] in [0, 1]
     (+ ``delay_out``); also v(1) if ``return_v``. ``M`` time steps per window; see module doc
-    for ``offset``. Cost O(B·M·N_in·N_out) time, O(B·M·(N_in + N_out)) memory."""
-    return _rc_dstd(t_in, weight, params, M, offset, generator, False, return_v=return_v)
+    for ``offset``. ``beta``: optional per-synapse β [N_out, N_in] replacing 1/E±. Cost
+    O(B·M·N_in·N_out) time, O(B·M·(N_in + N_out)) memory."""
+    return _rc_dstd(t_in, weight, params, M, offset, generator, False, return_v=return_v,
+                    beta=beta)
 
 
 def rc_spike_conv2d_dstd(

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from ._common import (
     beta_weight,
+    check_beta,
     check_inputs,
     crossing,
     permute_rows,
@@ -33,12 +34,17 @@ from .params import PNNParams
 __all__ = ["rc_spike_exact", "rc_spike_membrane_exact", "rc_spike_v_exact", "ttfs_exact"]
 
 
-def _sorted_coefficients(t: Tensor, weight: Tensor, params: PNNParams):
-    """Sort times per sample; return sorted times [B, N] and cumulative g, f [B, N, N_out]."""
+def _sorted_coefficients(t: Tensor, weight: Tensor, params: PNNParams,
+                         beta: Tensor | None = None):
+    """Sort times per sample; return sorted times [B, N] and cumulative g, f [B, N, N_out]
+    (``beta``: optional per-synapse β [N_out, N_in] instead of E±)."""
     ts, idx = torch.sort(t, dim=1)
     ws = permute_rows(weight.t(), idx)  # [B, N_in, N_out], weights in each sample's order
     g = torch.cumsum(ws, dim=1)
-    f = torch.cumsum(beta_weight(ws, params), dim=1)
+    if beta is None:
+        f = torch.cumsum(beta_weight(ws, params), dim=1)
+    else:
+        f = torch.cumsum(permute_rows((beta * weight).t(), idx), dim=1)
     if params.alpha:
         f = f + params.alpha
     return ts, g, f
@@ -51,11 +57,14 @@ def _v_at(ts: Tensor, g: Tensor, f: Tensor, t_end: float) -> Tensor:
     return rc_accumulate(f, g, dt)
 
 
-def rc_spike_v_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
-    """Membrane v(1) [B, N_out] at the end of the accumulate window (exact)."""
+def rc_spike_v_exact(t_in: Tensor, weight: Tensor, params: PNNParams, *,
+                     beta: Tensor | None = None) -> Tensor:
+    """Membrane v(1) [B, N_out] at the end of the accumulate window (exact). ``beta``: an
+    optional per-synapse β [N_out, N_in] replacing 1/E± (e.g. measured per device width)."""
     check_inputs(t_in, weight, params)
+    check_beta(beta, weight)
     t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
-    ts, g, f = _sorted_coefficients(t, weight, params)
+    ts, g, f = _sorted_coefficients(t, weight, params, beta)
     return _v_at(ts, g, f, 1.0)
 
 
@@ -80,18 +89,21 @@ def rc_spike_exact(
 
 
 def rc_spike_membrane_exact(
-    t_in: Tensor, weight: Tensor, params: PNNParams, t_eval: Tensor
+    t_in: Tensor, weight: Tensor, params: PNNParams, t_eval: Tensor, *,
+    beta: Tensor | None = None
 ) -> Tensor:
     """Exact membrane v(t) during the accumulate phase at times ``t_eval`` [K] → [B, N_out, K].
 
     ``v(t)`` starts at 0 at t = 0 (reset). Times outside [0, 1] are clamped into the window.
+    ``beta``: optional per-synapse β (see :func:`rc_spike_v_exact`).
     """
     check_inputs(t_in, weight, params)
+    check_beta(beta, weight)
     if not isinstance(t_eval, Tensor):
         t_eval = torch.as_tensor(t_eval, dtype=t_in.dtype)
     t_eval = t_eval.reshape(-1)
     t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
-    ts, g, f = _sorted_coefficients(t, weight, params)
+    ts, g, f = _sorted_coefficients(t, weight, params, beta)
     out = []
     for te in t_eval.tolist():
         te = min(max(te, 0.0), 1.0)
