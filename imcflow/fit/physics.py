@@ -3,14 +3,14 @@
 * :func:`dc_widths` — the per-finger widths a DC characterization should sweep: a dense grid
   over the write-back range plus every finger width the spec uses (its synapse currents are then
   read off exactly, not interpolated across sky130's model-bin steps);
-* :func:`fit_dc` — per layer: the NMOS/PMOS reversal potentials E± (median over the spec's finger
-  widths of the linear fit over the membrane range), the discharger's current and β_d, the finger
-  current tables, with residuals;
+* :func:`fit_dc` — per layer: β (= 1/E) of every swept finger width from the linear fit over the
+  membrane range, the median E± over the spec's widths, the discharger's current and β_d, the
+  finger current tables, with residuals;
 * :func:`layer_physics` — a :class:`~imcflow.fit.transient.LayerPhysics` for a layer of a spec
   (each synapse's current from the finger table; drawn MIM capacitance);
 * :func:`device_model` — the write-back :class:`~imcflow.writeback.DeviceModel` of a layer, from
   the bottom-up fit (measured finger table, fitted C_eff) or top-down (proportional current per
-  µm from a 1 µm finger, drawn C).
+  µm of a mid-range finger, drawn C).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from imcflow.writeback import DeviceModel
 from imcflow.writeback.sizing import FINGER_RANGE_UM
 
 #: Grid step (µm) of the dense DC width sweep over the write-back finger range.
-DC_WIDTH_STEP_UM = 0.25
+DC_WIDTH_STEP_UM = 0.1
 
 
 def finger_widths(layer: LayerSpec) -> np.ndarray:
@@ -64,6 +64,8 @@ class LayerDC:
     i_dis_A: float
     beta_d: float
     fits: dict
+    beta_n: tuple[float, ...] = ()
+    beta_p: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,8 +73,8 @@ class LayerDC:
     @classmethod
     def from_dict(cls, d: dict) -> LayerDC:
         d = dict(d)
-        for k in ("widths_um", "i_n_A", "i_p_A"):
-            d[k] = tuple(float(x) for x in d[k])
+        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p"):
+            d[k] = tuple(float(x) for x in d.get(k, ()))
         for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d"):
             d[k] = float(d[k])  # JSON stores ±inf as strings
         return cls(**d)
@@ -84,6 +86,14 @@ class LayerDC:
         if np.any(w < tw[0] - 1e-9) or np.any(w > tw[-1] + 1e-9):
             raise DataError(f"finger width outside the DC sweep {tw[0]:g}–{tw[-1]:g} µm")
         return np.where(positive, np.interp(w, tw, self.i_n_A), np.interp(w, tw, self.i_p_A))
+
+    def finger_beta(self, width_um: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        """β of one finger of each width (sign-specific; the median E± if not measured)."""
+        w = np.asarray(width_um, dtype=float)
+        if not self.beta_n:
+            return np.where(positive, 1.0 / self.E_pos, 1.0 / self.E_neg) * np.ones_like(w)
+        tw = np.asarray(self.widths_um)
+        return np.where(positive, np.interp(w, tw, self.beta_n), np.interp(w, tw, self.beta_p))
 
 
 def _at(v: np.ndarray, i: np.ndarray, v0: float) -> np.ndarray:
@@ -104,7 +114,7 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
         v_range = membrane_range(v0, v_th)
         v_range = (max(v_range[0], float(v.min())), min(v_range[1], float(v.max())))
         used = finger_widths(layer)
-        per_sign: dict[str, tuple[float, list[LinearCurrentFit]]] = {}
+        per_sign: dict[str, tuple[float, list[LinearCurrentFit], list[float]]] = {}
         for dev in ("n", "p"):
             ws, cur = dc.widths[(n, dev)], dc.current[(n, dev)]
             fits = [fit_linear_current(v, cur[k], v0=v0, v_th=v_th, v_range=v_range)
@@ -112,7 +122,7 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
             sel = [k for k, w in enumerate(ws) if np.any(np.isclose(used, w))] or list(
                 range(len(ws)))
             beta = float(np.median([fits[k].beta for k in sel]))
-            per_sign[dev] = (beta, [fits[k] for k in sel])
+            per_sign[dev] = (beta, [fits[k] for k in sel], [f.beta for f in fits])
         wd, cd = dc.widths[(n, "dis")], dc.current[(n, "dis")]
         kd = int(np.argmin(np.abs(wd - layer.neuron.dis_w_um)))
         if not np.isclose(wd[kd], layer.neuron.dis_w_um):
@@ -121,13 +131,14 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
         wn, wp = dc.widths[(n, "n")], dc.widths[(n, "p")]
         if not np.allclose(wn, wp):
             raise DataError("DC dataset: NMOS and PMOS sweeps must share their widths")
-        beta_p, fits_p = per_sign["n"]
-        beta_n, fits_n = per_sign["p"]
+        beta_p, fits_p, all_n = per_sign["n"]
+        beta_n, fits_n, all_p = per_sign["p"]
         out.append(LayerDC(
             name=n, v0_V=v0, v_th_V=v_th, widths_um=tuple(float(x) for x in wn),
             i_n_A=tuple(float(x) for x in _at(v, dc.current[(n, "n")], v0)),
             i_p_A=tuple(float(x) for x in _at(v, dc.current[(n, "p")], v0)),
             E_pos=1.0 / beta_p, E_neg=1.0 / beta_n, i_dis_A=dis.i0_A, beta_d=dis.beta,
+            beta_n=tuple(float(b) for b in all_n), beta_p=tuple(float(b) for b in all_p),
             fits={"v_range_V": list(v_range),
                   "nmos": _summary(fits_p), "pmos": _summary(fits_n),
                   "discharger": dis.to_dict()}))
@@ -143,41 +154,57 @@ def _summary(fits: list[LinearCurrentFit]) -> dict:
             "n_widths": len(fits)}
 
 
+#: Finger width (µm) at which the top-down designer reads the "nominal current per µm": the middle
+#: of the write-back finger range.
+NOMINAL_FINGER_UM = 3.0
+
+
+def nominal_current_per_um(ldc: LayerDC) -> tuple[float, float]:
+    """The schematic designer's current per µm of width (A/µm), NMOS and PMOS: one DC operating
+    point of a mid-range finger, assumed to scale with width."""
+    i = ldc.finger_current(np.array([NOMINAL_FINGER_UM] * 2), np.array([True, False]))
+    return float(i[0] / NOMINAL_FINGER_UM), float(i[1] / NOMINAL_FINGER_UM)
+
+
 def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *,
                   top_down: bool = False) -> LayerPhysics:
     """What is known of ``layer`` before any transient fit.
 
     Bottom-up: each synapse's current from the measured finger table, E± and the discharger
     from the DC fits. Top-down (the schematic designer's view): current proportional to total
-    width at the 1 µm finger's current per µm, ideal current sources (E = ±inf), linear ramp.
+    width at a mid-range finger's current per µm, ideal current sources (E = ±inf), linear ramp.
     """
     w = layer.widths()
     nf = np.asarray(layer.fingers)
     sign = np.sign(w)
     current = np.zeros_like(w)
+    beta = None
     m = w != 0
     if top_down:
-        per_um = ldc.finger_current(np.array([1.0, 1.0]), np.array([True, False]))
+        per_um = nominal_current_per_um(ldc)
         current[m] = np.abs(w[m]) * np.where(w[m] > 0, per_um[0], per_um[1])
         E_pos, E_neg, beta_d = float("inf"), float("-inf"), 0.0
     else:
         current[m] = nf[m] * ldc.finger_current(np.abs(w[m]) / nf[m], w[m] > 0)
         E_pos, E_neg, beta_d = ldc.E_pos, ldc.E_neg, ldc.beta_d
+        # Per-synapse β at each finger width; unused entries get the sign's median.
+        beta = np.where(w >= 0, 1.0 / ldc.E_pos, 1.0 / ldc.E_neg)
+        beta[m] = ldc.finger_beta(np.abs(w[m]) / nf[m], w[m] > 0)
     return LayerPhysics(sign=sign, current_A=current, c_F=layer.membrane_capacitance(),
                         v0_V=ldc.v0_V, v_th_V=ldc.v_th_V, T_s=T_s, E_pos=E_pos,
-                        E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d)
+                        E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d, beta=beta)
 
 
 def device_model(ldc: LayerDC, c_eff_F: tuple[float, ...], T_s: float, *,
                  top_down: bool = False) -> DeviceModel:
     """Write-back model of a layer: measured finger table (bottom-up) or the designer's
-    proportional current per µm taken from a 1 µm finger (top-down)."""
+    proportional current per µm of a mid-range finger (top-down)."""
     if top_down:
-        unit = ldc.finger_current(np.array([1.0, 1.0]), np.array([True, False]))
-        return DeviceModel.proportional(float(unit[0]), float(unit[1]), list(c_eff_F),
-                                        ldc.v_th_V, T_s)
+        n_per_um, p_per_um = nominal_current_per_um(ldc)
+        return DeviceModel.proportional(n_per_um, p_per_um, list(c_eff_F), ldc.v_th_V, T_s)
     return DeviceModel(widths_um=ldc.widths_um, i_n_A=ldc.i_n_A, i_p_A=ldc.i_p_A,
-                       c_eff_F=tuple(c_eff_F), v_th_V=ldc.v_th_V, T_s=T_s)
+                       c_eff_F=tuple(c_eff_F), v_th_V=ldc.v_th_V, T_s=T_s,
+                       beta_n=ldc.beta_n, beta_p=ldc.beta_p)
 
 
 def top_down_layer(layer: LayerSpec, ldc: LayerDC, T_s: float) -> FittedLayer:

@@ -47,6 +47,7 @@ class LayerPhysics:
         E_pos, E_neg: reversal potentials from the DC fits (normalised).
         i_dis_A: discharger current at V₀ (A).
         beta_d: discharger non-linearity from the DC fit.
+        beta: optional per-synapse β [n_out, n_in] (measured per finger width); replaces E±.
     """
 
     sign: np.ndarray
@@ -59,6 +60,7 @@ class LayerPhysics:
     E_neg: float
     i_dis_A: float
     beta_d: float
+    beta: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -137,12 +139,14 @@ def ramp_rate(phys: LayerPhysics, c_eff: torch.Tensor, k_dis: torch.Tensor | flo
 def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
                   ) -> dict[str, torch.Tensor | PNNParams]:
     """A fitted layer as the tensors :func:`imcflow.pnn.physical.rc_spike_physical` takes:
-    ``weight`` [n_out, n_in] (from the synapse currents), ``params`` (E±), ``alpha_d`` [n_out],
+    ``weight`` [n_out, n_in] (from the synapse currents), ``params`` (E±), ``beta`` (per-synapse
+    β or None), ``alpha_d`` [n_out],
     and the scalars ``beta_d``, ``v_th``, ``delay_in``, ``delay_out``, ``t_gate``."""
     c = torch.as_tensor(np.asarray(fitted.c_eff_F), dtype=dtype)
     signed = torch.as_tensor(phys.sign * phys.current_A, dtype=dtype)
     return {"weight": normalised_weight(phys, signed, c, fitted.k_neg),
             "params": PNNParams(E_pos=fitted.E_pos, E_neg=fitted.E_neg),
+            "beta": None if phys.beta is None else torch.as_tensor(phys.beta, dtype=dtype),
             "alpha_d": ramp_rate(phys, c, fitted.k_dis),
             "beta_d": torch.tensor(fitted.beta_d, dtype=dtype),
             "v_th": torch.tensor(fitted.v_th, dtype=dtype),
@@ -163,6 +167,7 @@ class _Model(torch.nn.Module):
         dt = torch.float64
         self.register_buffer("sign", torch.as_tensor(phys.sign, dtype=dt))
         self.register_buffer("current", torch.as_tensor(phys.current_A, dtype=dt))
+        self.beta = None if phys.beta is None else torch.as_tensor(phys.beta, dtype=dt)
         self.register_buffer("c0", torch.as_tensor(np.asarray(start.c_eff_F), dtype=dt))
         self.params_E = PNNParams(E_pos=start.E_pos, E_neg=start.E_neg)
         init = {"c": torch.zeros(len(start.c_eff_F), dtype=dt),
@@ -194,11 +199,12 @@ class _Model(torch.nn.Module):
         return rc_spike_physical(
             t_in, self.weight(), self.params_E, alpha_d=self.alpha_d(),
             beta_d=torch.clamp(self.beta_d, 0.0, 0.9), v_th=self.v_th, delay_in=self.delay_in,
-            delay_out=self.delay_out, t_gate=self.t_gate, clip=clip)
+            delay_out=self.delay_out, t_gate=self.t_gate, clip=clip, beta=self.beta)
 
     def membrane(self, t_in: torch.Tensor, t_eval: torch.Tensor) -> torch.Tensor:
         """Membrane voltage (V) [N, n_out, K] during the accumulate phase."""
-        v = rc_spike_membrane_exact(t_in + self.delay_in, self.weight(), self.params_E, t_eval)
+        v = rc_spike_membrane_exact(t_in + self.delay_in, self.weight(), self.params_E, t_eval,
+                                    beta=self.beta)
         return self.phys.v0_V - self.phys.v_th_V * v
 
     @torch.no_grad()

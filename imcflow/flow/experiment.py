@@ -5,7 +5,8 @@
   search of one global current scale;
 * **top-down**: train the ideal model (|E| = 100, linear ramp, design threshold, drawn C,
   current ∝ width), write back with the designer's current per µm, then a 2-D SPICE search of the
-  positive and negative current scales (coarse grid, then a pattern search down to 1 % steps).
+  positive and negative current scales (coarse grid, then a pattern search down to 1 % steps,
+  at most ``td_max_evals`` SPICE evaluations).
 
 Scales multiply the written-back currents of one sign (the widths are re-derived, so a scale is a
 real resizing of every synapse). The search objective is the output-spike-time RMSE between
@@ -56,8 +57,10 @@ class ExperimentConfig:
     seeds: int = 4
     n_calib: int = 8
     bu_scales: tuple[float, ...] = (0.96, 0.98, 1.0, 1.02, 1.04)
-    td_coarse: tuple[float, ...] = (0.8, 1.0, 1.2)
+    td_coarse: tuple[float, ...] = (0.8, 1.0, 1.25)
     td_fine_step: float = 0.01
+    td_max_evals: int = 24
+    n_test: int | None = None
     workers: int = 2
     engine: str = "shared"
     cache_dir: str | None = None
@@ -118,6 +121,7 @@ class TrainedModel:
 def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0):
     models = layer_models(spec, fit, kind)
     return build_network(models, weights=weights, device_models=dms, seed=seed,
+                         beta_models=device_models(spec, fit, kind),
                          E_override=TOP_DOWN_E if kind == "top_down" else None)
 
 
@@ -243,7 +247,7 @@ def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: Iris
             for sn in grid:
                 evaluate_pair(sp, sn)
         step = (grid[1] - grid[0]) / 2 if len(grid) > 1 else 0.1
-        while True:
+        while len(seen) < cfg.td_max_evals:
             bp, bn = min(seen, key=seen.get)
             for dp, dn in ((step, 0.0), (-step, 0.0), (0.0, step), (0.0, -step)):
                 evaluate_pair(bp + dp, bn + dn)
@@ -286,8 +290,9 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
            data: IrisData, cfg: ExperimentConfig, folder: Path, on_result=None) -> Verification:
     """Run the test set through the calibrated post-layout network and compare."""
     ws = scaled_spec(spec, fit, model, cal.s_pos, cal.s_neg, f"iris_{model.kind}")
-    ds, post = spice_run(ws, folder, data.t_test, cfg, n_grid=101, on_result=on_result)
-    t_model = predict(spec, fit, model, data.t_test)
+    t_test, y_test = data.t_test[: cfg.n_test], data.y_test[: cfg.n_test]
+    ds, post = spice_run(ws, folder, t_test, cfg, n_grid=101, on_result=on_result)
+    t_model = predict(spec, fit, model, t_test)
     layer_metrics, t_sp, f_sp = [], [], []
     for k, layer in enumerate(ws.layers):
         fired = ds.fired[layer.name]
@@ -300,8 +305,8 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
     out = layer_metrics[-1]
     return Verification(
         kind=model.kind, spec_name=ws.name, metrics=out, layer_metrics=layer_metrics,
-        spice_acc=_accuracy(np.asarray(t_sp[-1]), data.y_test),
-        model_acc=_accuracy(t_model[-1], data.y_test),
+        spice_acc=_accuracy(np.asarray(t_sp[-1]), y_test),
+        model_acc=_accuracy(t_model[-1], y_test),
         energy_J=float(np.mean(ds.energy)), area_um2=float(post["area_um2"]),
         t_model=[t.tolist() for t in t_model], t_spice=t_sp, fired_spice=f_sp,
         dataset=str(Path(folder)), post=post)

@@ -32,7 +32,7 @@ from imcflow.sim.characterize import characterize, export, load_dataset
 from imcflow.sim.dc import dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
-FLOW_VERSION = 1
+FLOW_VERSION = 2
 STAGES = ("spec", "layout", "dc", "characterize", "fit", "train", "calibrate", "verify",
           "report")
 
@@ -124,7 +124,11 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         return r.results
 
     # 2. layout, DRC, LVS, extraction ---------------------------------------------------------
-    r.stage("layout", {}, ("spec",), lambda f: post_layout(spec, f).to_dict())
+    def s_layout(folder: Path) -> dict:
+        pl = post_layout(spec, folder).to_dict()
+        return pl | {"spice_sha256": _sha(pl["spice"])}
+
+    r.stage("layout", {}, ("spec",), s_layout)
     post_spice = Path(r.results["layout"]["spice"]).read_text()
     if done("layout"):
         return r.results
@@ -132,9 +136,9 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     # 3. DC sweeps ----------------------------------------------------------------------------
     def s_dc(folder: Path) -> dict:
         path = dc_characterize(spec, folder / "dc.npz", widths=dc_widths(spec))
-        return {"path": str(path)}
+        return {"path": str(path), "sha256": _sha(path)}
 
-    r.stage("dc", {}, ("spec",), s_dc)
+    r.stage("dc", {"widths": dc_widths(spec)}, ("spec",), s_dc)
     if done("dc"):
         return r.results
 
@@ -152,6 +156,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                                        t, completed=d))
             path = export(res, folder / f"char_{label}.npz")
             out[label] = str(path)
+            out[f"{label}_sha256"] = _sha(path)
         return out
 
     r.stage("characterize", {"n": cfg.char_patterns, "seed": cfg.char_seed},
@@ -165,7 +170,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         char = load_dataset(r.results["characterize"]["post"])
         nf = fit_network(spec, dc, char, steps=cfg.fit_steps)
         path = nf.save(folder / "fit.json")
-        return {"path": str(path),
+        return {"path": str(path), "sha256": _sha(path),
                 "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted]}
 
     r.stage("fit", {"steps": cfg.fit_steps}, ("dc", "characterize"), s_fit)
@@ -185,7 +190,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                                   on_seed=lambda s: bar.advance(task))
                 path = folder / f"{kind}.json"
                 atomicio.write_json(path, m.to_dict())
-                out[kind] = {"path": str(path), "test_acc": m.test_acc,
+                out[kind] = {"path": str(path), "sha256": _sha(path), "test_acc": m.test_acc,
                              "train_acc": m.train_acc, "seed": m.seed}
         return out
 
@@ -204,12 +209,14 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
             cal = ex.calibrate(spec, fit, models[kind], data, ecfg, folder / kind)
             path = folder / f"{kind}.json"
             atomicio.write_json(path, cal.to_dict())
-            out[kind] = {"path": str(path), "s_pos": cal.s_pos, "s_neg": cal.s_neg,
+            out[kind] = {"path": str(path), "sha256": _sha(path), "s_pos": cal.s_pos,
+                         "s_neg": cal.s_neg,
                          "rmse": cal.rmse, "n_candidates": len(cal.candidates)}
         return out
 
     r.stage("calibrate", {"n_calib": ecfg.n_calib, "bu": list(ecfg.bu_scales),
-                          "td": list(ecfg.td_coarse), "fine": ecfg.td_fine_step},
+                          "td": list(ecfg.td_coarse), "fine": ecfg.td_fine_step,
+                          "max_evals": ecfg.td_max_evals},
             ("train",), s_cal)
     cals = {k: ex.Calibration(**json.loads(Path(v["path"]).read_text()))
             for k, v in r.results["calibrate"].items()}
@@ -221,17 +228,18 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         out = {}
         for kind in ex.KINDS:
             with progress() as bar:
-                task = bar.add_task(f"verify {kind}", total=len(data.y_test), status="")
+                n = len(data.y_test[: ecfg.n_test])
+                task = bar.add_task(f"verify {kind}", total=n, status="")
                 v = ex.verify(spec, fit, models[kind], cals[kind], data, ecfg, folder / kind,
                               on_result=lambda i, d, n, t=task, b=bar: b.update(
                                   t, completed=d))
             path = folder / f"{kind}.json"
             atomicio.write_json(path, _plain(v.to_dict()))
-            out[kind] = {"path": str(path), "rms_ns": v.metrics["rms_ns"],
+            out[kind] = {"path": str(path), "sha256": _sha(path), "rms_ns": v.metrics["rms_ns"],
                          "spice_acc": v.spice_acc, "model_acc": v.model_acc}
         return out
 
-    r.stage("verify", {}, ("calibrate",), s_verify)
+    r.stage("verify", {"n_test": ecfg.n_test}, ("calibrate",), s_verify)
     if done("verify"):
         return r.results
 

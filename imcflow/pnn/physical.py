@@ -25,16 +25,17 @@ def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
                       alpha_d: Tensor | float, beta_d: Tensor | float, v_th: Tensor | float,
                       delay_in: Tensor | float = 0.0, delay_out: Tensor | float = 0.0,
                       t_gate: Tensor | float = 0.0, solver: str = "exact", M: int = 10, offset=None,
-                      generator: torch.Generator | None = None, clip: bool = True
-                      ) -> tuple[Tensor, Tensor]:
+                      generator: torch.Generator | None = None, clip: bool = True,
+                      beta: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Output times [B, N_out] and v(1) [B, N_out] of an RC-Spike layer whose fire-phase
     parameters may be per-neuron tensors. ``params`` supplies E± (and leak) for the accumulate
-    phase; its own ramp/threshold/delay fields are ignored."""
+    phase; its own ramp/threshold/delay fields are ignored. ``beta``: optional per-synapse β."""
     t = t_in + delay_in
     if solver == "exact":
-        v_end = rc_spike_v_exact(t, weight, params)
+        v_end = rc_spike_v_exact(t, weight, params, beta=beta)
     elif solver == "dstd":
-        _, v_end = rc_spike_dstd(t, weight, params, M, offset, generator, return_v=True)
+        _, v_end = rc_spike_dstd(t, weight, params, M, offset, generator, return_v=True,
+                                 beta=beta)
     else:
         raise ValueError(f"solver must be 'exact' or 'dstd', got {solver!r}")
     return fire_time(v_end, alpha_d, beta_d, v_th, delay_out, clip=clip, t_gate=t_gate), v_end
@@ -50,13 +51,16 @@ class PhysicalRCSpikeLinear(nn.Module):
             scalars or [N_out] tensors (see :func:`imcflow.pnn.ramp.fire_time`).
         quantizer: optional map from weights to the weights the hardware realises; applied with
             a straight-through gradient (quantization-aware training).
+        beta_fn: optional map from (realised) weights to the per-synapse β of the devices that
+            realise them (no gradient flows through it).
         solver, M, M_test, random_offset: as :class:`imcflow.pnn.RCSpikeLinear`.
     """
 
     def __init__(self, weight: Tensor, params: PNNParams, *, alpha_d: Tensor,
                  beta_d: float | Tensor, v_th: float | Tensor, delay_in: float = 0.0,
                  delay_out: float = 0.0, t_gate: float = 0.0,
-                 quantizer: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
+                 quantizer: Callable[[Tensor], Tensor] | None = None,
+                 beta_fn: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
                  M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0):
         super().__init__()
         self.weight = nn.Parameter(weight.detach().clone())
@@ -69,6 +73,7 @@ class PhysicalRCSpikeLinear(nn.Module):
         self.register_buffer("delay_out", torch.as_tensor(delay_out, dtype=dt))
         self.register_buffer("t_gate", torch.as_tensor(t_gate, dtype=dt))
         self.quantizer = quantizer
+        self.beta_fn = beta_fn
         self.solver, self.M, self.M_test = solver, M, M_test
         self.random_offset = random_offset
         self.noise_std = noise_std
@@ -82,8 +87,10 @@ class PhysicalRCSpikeLinear(nn.Module):
     def forward(self, t: Tensor) -> Tensor:
         M = self.M if self.training else self.M_test
         offset = "random" if (self.training and self.random_offset) else 0.0
+        w = self.realised_weight()
+        beta = None if self.beta_fn is None else self.beta_fn(w.detach())
         out, _ = rc_spike_physical(
-            t, self.realised_weight(), self.params, alpha_d=self.alpha_d, beta_d=self.beta_d,
+            t, w, self.params, beta=beta, alpha_d=self.alpha_d, beta_d=self.beta_d,
             v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
             t_gate=self.t_gate, solver=self.solver, M=M, offset=offset)
         if self.noise_std and self.training:

@@ -24,7 +24,7 @@ from imcflow.fit.transient import FittedLayer, LayerPhysics, layer_tensors
 from imcflow.pnn import PNNParams, init_spike_weights
 from imcflow.pnn.physical import PhysicalRCSpikeLinear
 from imcflow.train.loss import accuracy_counts, spike_time_loss, weight_l2
-from imcflow.writeback import DeviceModel, quantize_weights
+from imcflow.writeback import DeviceModel, beta_for, quantize_weights
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,27 @@ def quantizer_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
     return q
 
 
+def beta_fn_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Per-synapse β of the devices realising a weight tensor (see
+    :func:`imcflow.writeback.beta_for`)."""
+
+    def fn(w: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(beta_for(w.cpu().numpy(), dm), dtype=w.dtype)
+    return fn
+
+
 def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
                   weights: list[np.ndarray] | None = None,
                   device_models: list[DeviceModel] | None = None,
+                  beta_models: list[DeviceModel] | None = None,
                   E_override: float | None = None, seed: int = 0,
                   noise_std: float = 0.0) -> nn.Sequential:
     """A trainable network of physical layers (float64, exact solver).
 
     ``weights`` start the training (default: the spike-time init of :mod:`imcflow.pnn`);
     ``E_override`` replaces E± by ±E (the top-down recipe trains at |E| = 100).
+    ``device_models`` quantize the weights (QAT); ``beta_models`` (with per-width β) give each
+    synapse the β of the device its weight becomes.
     """
     gen = torch.Generator().manual_seed(seed)
     layers = []
@@ -76,10 +88,13 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
         params = (PNNParams(E_pos=E_override, E_neg=-E_override) if E_override is not None
                   else t["params"])
         quant = quantizer_for(device_models[k]) if device_models is not None else None
+        # Devices' own β when the write-back model measured it (bottom-up), else E± only.
+        dm = beta_models[k] if beta_models is not None else None
+        bfn = beta_fn_for(dm) if dm is not None and dm.beta_n and E_override is None else None
         layers.append(PhysicalRCSpikeLinear(
             w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
             delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
-            quantizer=quant, solver="exact", noise_std=noise_std))
+            quantizer=quant, beta_fn=bfn, solver="exact", noise_std=noise_std))
     return nn.Sequential(*layers)
 
 

@@ -6,11 +6,12 @@ current in units of C·V_th/T, and a current is a width at the layer's fixed gat
 
 from imcflow.writeback.sizing import (
     DeviceModel,
+    beta_for,
     quantize_weights,
     weights_to_widths,
     widths_to_weights,
     writeback_spec,
 )
 
-__all__ = ["DeviceModel", "quantize_weights", "weights_to_widths", "widths_to_weights",
+__all__ = ["DeviceModel", "beta_for", "quantize_weights", "weights_to_widths", "widths_to_weights",
            "writeback_spec"]

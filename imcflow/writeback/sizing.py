@@ -42,6 +42,8 @@ class DeviceModel:
         c_eff_F: effective membrane capacitance per neuron (F): MIM plus parasitics.
         v_th_V: normalisation voltage V_th (V): the design threshold V₀ − V_switch.
         T_s: phase length (s).
+        beta_n, beta_p: optional β (= 1/E) of one finger at each width (NMOS ≥ 0, PMOS ≤ 0),
+            so the model can carry the reversal potential of the device a weight becomes.
     """
 
     widths_um: tuple[float, ...]
@@ -50,6 +52,8 @@ class DeviceModel:
     c_eff_F: tuple[float, ...]
     v_th_V: float
     T_s: float
+    beta_n: tuple[float, ...] = ()
+    beta_p: tuple[float, ...] = ()
     notes: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +66,10 @@ class DeviceModel:
                 raise ValueError(f"DeviceModel.{name} must hold one positive current per width")
         if any(c <= 0 for c in self.c_eff_F) or self.v_th_V <= 0 or self.T_s <= 0:
             raise ValueError("DeviceModel: c_eff_F, v_th_V and T_s must be positive")
+        for name in ("beta_n", "beta_p"):
+            b = getattr(self, name)
+            if b and len(b) != w.size:
+                raise ValueError(f"DeviceModel.{name} must hold one β per width (or none)")
 
     @classmethod
     def proportional(cls, i_n_per_um: float, i_p_per_um: float, c_eff_F: list[float],
@@ -111,6 +119,20 @@ class DeviceModel:
                                 f"{table_w[-1]:g} µm")
             out[m] = nf[m] * np.interp(per, table_w, np.asarray(table_i))
         return out
+
+
+def beta_for(weight: np.ndarray, dm: DeviceModel, *,
+             finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
+    """Per-synapse β of the devices that realise ``weight`` (their finger width's measured β;
+    the nearest in-range finger for weights that round to zero). Needs ``dm.beta_n/beta_p``."""
+    if not dm.beta_n or not dm.beta_p:
+        raise ValueError("the device model carries no per-width β")
+    w = np.asarray(weight, dtype=float)
+    widths, fingers = weights_to_widths(w, dm, finger_range_um=finger_range_um)
+    lo, _ = _device_range(finger_range_um)
+    per = np.where(widths != 0, np.abs(widths) / fingers, lo)
+    tw = np.asarray(dm.widths_um)
+    return np.where(w >= 0, np.interp(per, tw, dm.beta_n), np.interp(per, tw, dm.beta_p))
 
 
 def _device_range(finger_range_um: tuple[float, float]) -> tuple[float, float]:

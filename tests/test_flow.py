@@ -1,0 +1,71 @@
+"""The main job's runner: stage caching, and a tiny end-to-end flow on the real tools."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from imcflow.flow.experiment import ExperimentConfig
+from imcflow.flow.run import FlowConfig, Runner, run_flow
+from imcflow.train.physical import PhysicalTrainConfig
+
+
+def test_runner_caches_and_invalidates(tmp_path):
+    calls = []
+
+    def make(name):
+        def fn(folder):
+            calls.append(name)
+            (folder / "out.txt").write_text(name)
+            return {"name": name, "n": len(calls)}
+        return fn
+
+    def run(setting):
+        r = Runner(tmp_path, FlowConfig())
+        a = r.stage("a", {"x": setting}, (), make("a"))
+        b = r.stage("b", {}, ("a",), make("b"))
+        return a, b
+
+    run(1)
+    assert calls == ["a", "b"]
+    run(1)                      # nothing changed: both cached
+    assert calls == ["a", "b"]
+    run(2)                      # a's setting changed: a and everything after it re-run
+    assert calls == ["a", "b", "a", "b"]
+    stamp = json.loads((tmp_path / "b" / "result.json").read_text())
+    assert stamp["result"]["name"] == "b" and stamp["seconds"] >= 0
+
+
+def test_unknown_stop_stage_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown stage"):
+        run_flow(tmp_path, FlowConfig(), stop_after="nope")
+
+
+class _Imgs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.imgs += tag == "img" and dict(attrs).get("src", "").startswith("data:image/png")
+
+
+@pytest.mark.slow
+def test_tiny_flow_end_to_end_then_cached(tmp_path):
+    cfg = FlowConfig(char_patterns=4, fit_steps=40, experiment=ExperimentConfig(
+        train=PhysicalTrainConfig(epochs=40, lr=1e-2, weight_decay=0.0), qat_epochs=10,
+        seeds=1, n_calib=2, bu_scales=(1.0,), td_coarse=(1.0,), td_fine_step=0.1,
+        td_max_evals=2, n_test=3))
+    res = run_flow(tmp_path / "flow", cfg)
+    assert res["layout"]["drc_violations"] == 0
+    for kind in ("bottom_up", "top_down"):
+        v = json.loads(open(res["verify"][kind]["path"]).read())
+        assert len(v["t_spice"][-1]) == 3
+        assert v["metrics"]["n"] == 9 and v["metrics"]["rms_ns"] >= 0
+    html = open(res["report"]["html"]).read()
+    p = _Imgs()
+    p.feed(html)
+    assert p.imgs >= 5 and "bottom-up" in html
+    assert run_flow(tmp_path / "flow", cfg) == res  # every stage a cache hit
