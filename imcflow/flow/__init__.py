@@ -1,7 +1,6 @@
 """The main job, end to end: spec → netlist + layout → DRC/LVS → extraction → characterization →
 fit → training → write-back → calibration → verification in post-layout SPICE → report.
 
-* :mod:`.postlayout` — layout, DRC, LVS and extraction of one spec;
 * :mod:`.experiment` — the paper's Iris experiment (bottom-up vs top-down);
 * :mod:`.run` — the cached, stage-by-stage runner behind ``imcflow flow`` / ``make flow``.
 """

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import device_model
 from imcflow.fit.pipeline import NetworkFit, layer_models
-from imcflow.flow.postlayout import post_layout
 from imcflow.report.metrics import spike_time_errors
 from imcflow.sim.characterize import CharDataset, characterize
 from imcflow.spec import DesignSpec

@@ -22,10 +22,10 @@ import numpy as np
 
 from imcflow import atomicio
 from imcflow import spec as specmod
+from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import dc_widths
 from imcflow.fit.pipeline import NetworkFit, fit_network
 from imcflow.flow import experiment as ex
-from imcflow.flow.postlayout import post_layout
 from imcflow.netlist.cells import network_subckts
 from imcflow.progress import console, progress
 from imcflow.sim.characterize import characterize, export, load_dataset

@@ -95,6 +95,9 @@ def simulate(spec_file: Path, pattern: str, engine: str, corner: str | None,
 @_corner_opt
 @_temp_opt
 @_subckts_opt
+@click.option("--post-layout", is_flag=True,
+              help="lay out the spec, check DRC/LVS, extract it and simulate the extracted "
+                   "netlist (devices + parasitic capacitance)")
 @click.option("--grid", type=click.IntRange(min=2), default=201, show_default=True,
               help="membrane samples per layer over accumulate + fire")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -105,15 +108,26 @@ def simulate(spec_file: Path, pattern: str, engine: str, corner: str | None,
 def characterize_cmd(spec_file: Path, n_patterns: int, seed: int, p_spike: float, engine: str,
                      workers: int | None, dask_local: bool, scheduler: str | None,
                      corner: str | None, temperature: float | None, subckts: Path | None,
-                     grid: int, cache_dir: Path, timeout: float, out: Path) -> None:
+                     post_layout: bool, grid: int, cache_dir: Path, timeout: float,
+                     out: Path) -> None:
     """Simulate N seeded random spike patterns; write one dataset (cached, resumable)."""
     from imcflow.sim import characterize as charmod  # noqa: PLC0415
     from imcflow.sim.executors import default_workers  # noqa: PLC0415
 
     if dask_local and scheduler:
         raise SpecError("give either --dask-local or --scheduler, not both")
+    if post_layout and subckts is not None:
+        raise SpecError("give either --post-layout or --subckts, not both")
     s = specmod.load(spec_file)
     sub = _read_subckts(subckts)
+    if post_layout:
+        from imcflow.extract.signoff import post_layout as run_post_layout  # noqa: PLC0415
+
+        folder = out if out.suffix != ".npz" else out.parent
+        pl = run_post_layout(s, folder / "layout")
+        sub = Path(pl.spice).read_text()
+        click.echo(f"post-layout: {pl.gds} (DRC clean, LVS {pl.lvs_devices} devices) → "
+                   f"{pl.spice}")
     k = workers or default_workers()
     with progress.progress() as bar:
         task = bar.add_task(f"characterize {s.name}", total=n_patterns, status="")

@@ -1,4 +1,5 @@
-"""Layout, DRC, LVS and extraction of one spec: the post-layout netlist the simulations use."""
+"""Sign-off of one spec: layout, DRC, LVS and extraction → the post-layout netlist the
+simulations use (``imcflow characterize --post-layout`` and the flow)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 from imcflow import atomicio, layout
 from imcflow.errors import ImcflowError
-from imcflow.extract import drc, lvs
+from imcflow.extract.drc import drc
 from imcflow.extract.gds import load
+from imcflow.extract.lvs import lvs
 from imcflow.extract.postlayout import extract_design
 from imcflow.netlist.cells import network_ports
 from imcflow.spec import DesignSpec
