@@ -45,7 +45,8 @@ def test_train_and_program_are_deterministic(tmp_path: Path) -> None:
     for k in range(2):
         d = tmp_path / f"run{k}"
         assert main(["crosspoint", "train", "--algorithm", "shd", "--epochs", "1",
-                     "--hidden", "8", "--seed", "3", "--out", str(d)]) == 0
+                     "--batch-size", "256", "--hidden", "8", "--seed", "3",
+                     "--out", str(d)]) == 0
         outs.append((d / "train.json").read_text())
     assert outs[0] == outs[1]
     data = json.loads(outs[0])

@@ -44,6 +44,7 @@ class FlowConfig:
     spec_file: str | None = None
     char_patterns: int = 32
     char_seed: int = 1
+    dc_width_step: float = 0.1
     fit_steps: int = 600
     workers: int = 2
     experiment: ex.ExperimentConfig = field(default_factory=ex.ExperimentConfig)
@@ -135,10 +136,11 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
 
     # 3. DC sweeps ----------------------------------------------------------------------------
     def s_dc(folder: Path) -> dict:
-        path = dc_characterize(spec, folder / "dc.npz", widths=dc_widths(spec))
+        path = dc_characterize(spec, folder / "dc.npz", widths=widths)
         return {"path": str(path), "sha256": _sha(path)}
 
-    r.stage("dc", {"widths": dc_widths(spec)}, ("spec",), s_dc)
+    widths = dc_widths(spec, step=cfg.dc_width_step)
+    r.stage("dc", {"widths": widths}, ("spec",), s_dc)
     if done("dc"):
         return r.results
 
