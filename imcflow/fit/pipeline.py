@@ -7,6 +7,7 @@ their residuals before and after the transient fit.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import numpy as np
 
 from imcflow import atomicio
 from imcflow.errors import DataError
+from imcflow.fit.capacitance import CapacitanceModel, fit_capacitance_model
 from imcflow.fit.physics import LayerDC, fit_dc, layer_physics, top_down_layer
 from imcflow.fit.transient import (
     DEFAULT_FREE,
@@ -48,11 +50,25 @@ class NetworkFit:
     dc: list[LayerDC]
     fitted: list[FittedLayer]
     meta: dict = field(default_factory=dict)
+    cap: CapacitanceModel | None = None
+    wiring_F: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "spec_name": self.spec_name, "T_s": self.T_s,
                 "dc": [d.to_dict() for d in self.dc],
-                "fitted": [f.to_dict() for f in self.fitted], "meta": self.meta}
+                "fitted": [f.to_dict() for f in self.fitted], "meta": self.meta,
+                "cap": None if self.cap is None else self.cap.to_dict(),
+                "wiring_F": self.wiring_F}
+
+    def with_capacitance(self, spec: DesignSpec, wiring: dict[str, float]) -> NetworkFit:
+        """This fit plus the capacitance model of the fitted C_eff over the extracted wiring."""
+        cap = fit_capacitance_model(spec, [f.c_eff_F for f in self.fitted], wiring)
+        return dataclasses.replace(self, cap=cap, wiring_F=dict(wiring))
+
+    def layer_c_eff(self, k: int) -> float:
+        """One C_eff for every neuron of layer ``k`` (F): the mean fitted value. Write-back
+        sizes each neuron's MIM to reach it (:func:`imcflow.fit.capacitance.compensate_mim`)."""
+        return float(np.mean(self.fitted[k].c_eff_F))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         atomicio.write_json(path, _jsonable(self.to_dict()))
@@ -73,7 +89,9 @@ class NetworkFit:
             return cls(spec_name=d["spec_name"], T_s=float(d["T_s"]),
                        dc=[LayerDC.from_dict(x) for x in d["dc"]],
                        fitted=[FittedLayer.from_dict(x) for x in d["fitted"]],
-                       meta=d.get("meta", {}))
+                       meta=d.get("meta", {}),
+                       cap=(CapacitanceModel.from_dict(d["cap"]) if d.get("cap") else None),
+                       wiring_F={k: float(v) for k, v in d.get("wiring_F", {}).items()})
         except (KeyError, TypeError) as exc:
             raise DataError(f"{p}: corrupt fit file ({exc})") from None
 
@@ -133,18 +151,21 @@ def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None
     return NetworkFit(spec_name=spec.name, T_s=spec.T, dc=ldcs, fitted=fitted, meta=meta)
 
 
-def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up"
-                 ) -> list[tuple[LayerPhysics, FittedLayer]]:
+def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up", *,
+                 uniform_c: bool = False) -> list[tuple[LayerPhysics, FittedLayer]]:
     """(physics, parameters) of every layer of ``spec`` for the ``bottom_up`` (fitted) or
     ``top_down`` (schematic) model. ``spec`` may be a written-back variant of the fitted one:
     its widths set the synapse currents; bottom-up keeps the fitted C_eff, threshold, ramp and
-    delays."""
+    delays. ``uniform_c``: every neuron of a layer at the layer's C_eff (a written-back network
+    whose MIMs were compensated)."""
     if kind not in ("bottom_up", "top_down"):
         raise ValueError(f"kind must be bottom_up or top_down, got {kind!r}")
     if len(spec.layers) != len(fit.dc):
         raise DataError(f"fit has {len(fit.dc)} layers, the spec {len(spec.layers)}")
     out = []
-    for layer, ldc, fl in zip(spec.layers, fit.dc, fit.fitted, strict=True):
+    for k, (layer, ldc, fl) in enumerate(zip(spec.layers, fit.dc, fit.fitted, strict=True)):
+        if uniform_c:
+            fl = dataclasses.replace(fl, c_eff_F=(fit.layer_c_eff(k),) * layer.n_out)
         if kind == "top_down":
             out.append((layer_physics(layer, ldc, spec.T, top_down=True),
                         top_down_layer(layer, ldc, spec.T)))

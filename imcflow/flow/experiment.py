@@ -1,8 +1,9 @@
 """The paper's bottom-up versus top-down experiment (PAPERS.md §1.4) on Iris 5-5-3, post-layout.
 
-* **bottom-up**: train the PNN with the fitted parameters (E±, per-neuron C_eff ramp, threshold,
-  delays) and the measured finger currents (quantization-aware), write back, then a 1-D SPICE
-  search of one global current scale;
+* **bottom-up**: train the PNN with the fitted parameters (E±, per-device β, ramp, threshold,
+  delays; one C_eff per layer) and the measured finger currents (quantization-aware), write back
+  widths and per-neuron MIMs sized to that C_eff through the fitted capacitance model, then a 1-D
+  SPICE search of one global current scale;
 * **top-down**: train the ideal model (|E| = 100, linear ramp, design threshold, drawn C,
   current ∝ width), write back with the designer's current per µm, then a 2-D SPICE search of the
   positive and negative current scales (coarse grid, then a pattern search down to 1 % steps,
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from imcflow.extract.signoff import post_layout
+from imcflow.fit.capacitance import compensate_mim, layer_wiring
 from imcflow.fit.physics import device_model
 from imcflow.fit.pipeline import NetworkFit, layer_models
 from imcflow.report.metrics import spike_time_errors
@@ -89,10 +91,18 @@ def device_models(spec: DesignSpec, fit: NetworkFit, kind: str) -> list[DeviceMo
     """Write-back models: measured finger table and fitted C_eff (bottom-up), or current ∝
     width and drawn C (top-down)."""
     if kind == "bottom_up":
-        return [device_model(ldc, fl.c_eff_F, spec.T) for ldc, fl in zip(fit.dc, fit.fitted,
-                                                                           strict=True)]
+        return [device_model(ldc, _c_eff(fit, k, layer.n_out), spec.T)
+                for k, (ldc, layer) in enumerate(zip(fit.dc, spec.layers, strict=True))]
     return [device_model(ldc, tuple(layer.membrane_capacitance()), spec.T, top_down=True)
             for ldc, layer in zip(fit.dc, spec.layers, strict=True)]
+
+
+def _c_eff(fit: NetworkFit, k: int, n_out: int) -> tuple[float, ...]:
+    """Bottom-up C_eff of layer k's neurons: one value per layer when write-back compensates the
+    MIMs (a capacitance model was fitted), else the fitted per-neuron values."""
+    if fit.cap is not None:
+        return (fit.layer_c_eff(k),) * n_out
+    return fit.fitted[k].c_eff_F
 
 
 @dataclass
@@ -119,7 +129,7 @@ class TrainedModel:
 
 
 def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0):
-    models = layer_models(spec, fit, kind)
+    models = layer_models(spec, fit, kind, uniform_c=fit.cap is not None)
     return build_network(models, weights=weights, device_models=dms, seed=seed,
                          beta_models=device_models(spec, fit, kind),
                          E_override=TOP_DOWN_E if kind == "top_down" else None)
@@ -183,7 +193,13 @@ def scaled_spec(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, s_pos: f
                 s_neg: float, name: str) -> DesignSpec:
     """Write-back of ``model`` with positive/negative currents scaled by ``s_pos``/``s_neg``."""
     weights = [np.where(w > 0, w * s_pos, w * s_neg) for w in model.weights]
-    return writeback_spec(spec, weights, device_models(spec, fit, model.kind), name=name)
+    new = writeback_spec(spec, weights, device_models(spec, fit, model.kind), name=name)
+    if model.kind != "bottom_up" or fit.cap is None:
+        return new
+    # Bottom-up: size each neuron's MIM so its C_eff (MIM + wiring + devices) is the layer's.
+    layers = tuple(compensate_mim(layer, fit.layer_c_eff(k), layer_wiring(layer, fit.wiring_F),
+                                  fit.cap) for k, layer in enumerate(new.layers))
+    return new.replace(layers=layers)
 
 
 def spice_run(spec: DesignSpec, folder: Path, patterns: np.ndarray, cfg: ExperimentConfig,

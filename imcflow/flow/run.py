@@ -32,7 +32,7 @@ from imcflow.sim.characterize import characterize, export, load_dataset
 from imcflow.sim.dc import dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
-FLOW_VERSION = 2
+FLOW_VERSION = 3
 STAGES = ("spec", "layout", "dc", "characterize", "fit", "train", "calibrate", "verify",
           "report")
 
@@ -171,11 +171,12 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         dc = load_dc(r.results["dc"]["path"])
         char = load_dataset(r.results["characterize"]["post"])
         nf = fit_network(spec, dc, char, steps=cfg.fit_steps)
+        nf = nf.with_capacitance(spec, r.results["layout"]["membrane_wiring_F"])
         path = nf.save(folder / "fit.json")
         return {"path": str(path), "sha256": _sha(path),
                 "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted]}
 
-    r.stage("fit", {"steps": cfg.fit_steps}, ("dc", "characterize"), s_fit)
+    r.stage("fit", {"steps": cfg.fit_steps}, ("dc", "characterize", "layout"), s_fit)
     fit = NetworkFit.load(r.results["fit"]["path"])
     if done("fit"):
         return r.results
