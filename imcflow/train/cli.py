@@ -221,7 +221,8 @@ def eval_(run: str, solver: str | None, m_test: int | None, e: float | None,
         raise TrainConfigError(str(exc)) from exc
     data = get_dataset(config)
     used_solver = solver or config.solver
-    bs = batch_size or config.eval_batch(used_solver)
+    # the run's eval batch was sized for its training device: default afresh here
+    bs = batch_size or config.replace(eval_batch_size=None).eval_batch(used_solver)
     with model.swapped(params=params, solver=used_solver, M_test=m_test,
                        noise_std=config.noise_std):
         res = evaluate(model, data.test, config, batch_size=bs)
