@@ -10,7 +10,8 @@ SPEC  ?= netlists/demo_spec.json
 FLOW  ?= runs/flow
 WORKERS ?= 2
 
-.PHONY: setup test test-fast flow netlists layouts characterize fit train report bench lint clean
+.PHONY: setup test test-fast flow netlists layouts characterize fit train train-fmnist report bench \
+	lint clean
 
 setup: $(STAMP)
 
@@ -54,8 +55,17 @@ characterize: setup
 fit: setup
 	$(IMC) flow -o $(FLOW) --workers $(WORKERS) --stop-after fit
 
+# Iris 5-5-3 with the paper's circuit E± (standalone trainer, ~10 s), then the flow's training
+# of the bottom-up and top-down networks on the fitted circuit.
 train: setup
+	$(IMC) train --dataset iris --hidden 5 --E-pos 2.80 --E-neg -1.53 --lr 1e-2 --batch-size 50 \
+	  --epochs 300 --gamma1 0.1 --weight-l2 1e-2 --threads 1 --out runs/train-iris --resume
 	$(IMC) flow -o $(FLOW) --workers $(WORKERS) --stop-after train
+
+# Fashion-MNIST MLP 784-400-400-10, RC-Spike, DSTD M = 10 (hours on 2 CPU cores; resumable).
+train-fmnist: setup
+	$(IMC) train --dataset fmnist --model mlp --neuron rc --E 7.4 --M 10 --epochs 25 \
+	  --lr 5e-4 --lr-schedule cosine --threads 1 --out runs/fmnist-mlp --resume
 
 report: setup
 	$(IMC) flow -o $(FLOW) --workers $(WORKERS)
