@@ -56,7 +56,8 @@ class _Imgs(HTMLParser):
 def test_tiny_flow_end_to_end_then_cached(tmp_path):
     cfg = FlowConfig(char_patterns=4, fit_steps=40, dc_width_step=0.5, experiment=ExperimentConfig(
         train=PhysicalTrainConfig(epochs=40, lr=1e-2, weight_decay=0.0), qat_epochs=10,
-        seeds=1, n_calib=2, bu_scales=(1.0,), td_coarse=(1.0,), td_fine_step=0.1,
+        seeds=1, n_calib=2, bu_scales=(1.0,), bu_fine_step=0.1, td_coarse=(1.0,),
+        td_fine_step=0.1,
         td_max_evals=2, n_test=3))
     res = run_flow(tmp_path / "flow", cfg)
     assert res["layout"]["drc_violations"] == 0

@@ -59,6 +59,7 @@ class ExperimentConfig:
     seeds: int = 4
     n_calib: int = 8
     bu_scales: tuple[float, ...] = (0.96, 0.98, 1.0, 1.02, 1.04)
+    bu_fine_step: float = 0.005
     td_coarse: tuple[float, ...] = (0.8, 1.0, 1.25)
     td_fine_step: float = 0.01
     td_max_evals: int = 24
@@ -253,8 +254,15 @@ def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: Iris
         return seen[key]
 
     if model.kind == "bottom_up":
+        # The coarse list, then halving steps around the best down to bu_fine_step.
         for s in cfg.bu_scales:
             evaluate_pair(s, s)
+        step = (cfg.bu_scales[1] - cfg.bu_scales[0]) / 2 if len(cfg.bu_scales) > 1 else 0.0
+        while step >= cfg.bu_fine_step - 1e-9:
+            best = min(seen, key=seen.get)[0]
+            evaluate_pair(best - step, best - step)
+            evaluate_pair(best + step, best + step)
+            step /= 2
     else:
         # Coarse grid, then a pattern search from its best point: try ±step on each scale,
         # move while that improves, halve the step down to td_fine_step (1 %).

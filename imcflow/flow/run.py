@@ -218,6 +218,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         return out
 
     r.stage("calibrate", {"n_calib": ecfg.n_calib, "bu": list(ecfg.bu_scales),
+                          "bu_fine": ecfg.bu_fine_step,
                           "td": list(ecfg.td_coarse), "fine": ecfg.td_fine_step,
                           "max_evals": ecfg.td_max_evals},
             ("train",), s_cal)
