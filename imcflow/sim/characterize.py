@@ -50,11 +50,11 @@ from typing import Any
 import numpy as np
 
 from imcflow import atomicio
-from imcflow import spec as specmod
 from imcflow.errors import DataError, SimulationError, SpecError
 from imcflow.netlist.testbench import build_transient, stimuli
 from imcflow.sim import executors, extract, ngspice
 from imcflow.sim.engines import DEFAULT_TIMEOUT, ENGINES
+from imcflow.sim.npzio import read_dataset
 from imcflow.spec import DesignSpec
 
 FORMAT = "imcflow-characterization"
@@ -156,28 +156,17 @@ def save_dataset(path: str | os.PathLike[str], meta: dict[str, Any], inputs: np.
 
 def load_dataset(path: str | os.PathLike[str]) -> CharDataset:
     """Read a characterization dataset; :class:`DataError` if missing or not one."""
-    p = Path(path)
+    data, meta, spec = read_dataset(path, FORMAT, "characterization dataset")
+    names = [layer.name for layer in spec.layers]
     try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise DataError(f"dataset not found: {p}") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{p} is not a readable .npz dataset: {exc}") from None
-    try:
-        meta = json.loads(str(data["meta"]))
-        if meta.get("format") != FORMAT:
-            raise DataError(f"{p} is not an imcflow characterization dataset")
-        spec = specmod.from_dict(meta["spec"])
-        names = [layer.name for layer in spec.layers]
         return CharDataset(
             meta=meta, spec=spec, inputs=data["inputs"],
             t_out={n: data[f"t_{n}"] for n in names},
             fired={n: data[f"fired_{n}"] for n in names},
             mem={n: data[f"mem_{n}"] for n in names if f"mem_{n}" in data},
             mem_tau=data["mem_tau"], charge=data["charge"])
-    except (KeyError, json.JSONDecodeError, SpecError) as exc:
-        raise DataError(f"{p}: corrupt characterization dataset ({exc})") from None
+    except KeyError as exc:
+        raise DataError(f"{path}: corrupt characterization dataset (no {exc})") from None
 
 
 # ----------------------------------------------------------------------------- driver

@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 
 from imcflow import atomicio
-from imcflow import spec as specmod
-from imcflow.errors import DataError, SpecError
+from imcflow.errors import DataError
 from imcflow.netlist.dc import DEVICE_TYPES, V_START, V_STEP, V_STOP, build_dc
 from imcflow.sim import ngspice
 from imcflow.sim.engines import DEFAULT_TIMEOUT
+from imcflow.sim.npzio import read_dataset
 from imcflow.spec import DesignSpec
 
 FORMAT = "imcflow-dc"
@@ -115,20 +115,9 @@ def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
 
 def load_dc(path: str | os.PathLike[str]) -> DCDataset:
     """Read a DC dataset; :class:`DataError` if missing or not one."""
-    p = Path(path)
+    data, meta, spec = read_dataset(path, FORMAT, "DC dataset")
+    widths, current, lam = {}, {}, {}
     try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise DataError(f"DC dataset not found: {p}") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{p} is not a readable .npz dataset: {exc}") from None
-    try:
-        meta = json.loads(str(data["meta"]))
-        if meta.get("format") != FORMAT:
-            raise DataError(f"{p} is not an imcflow DC dataset")
-        spec = specmod.from_dict(meta["spec"])
-        widths, current, lam = {}, {}, {}
         for key in data:
             if key.startswith("i_"):
                 layer, dev = key[2:].rsplit("_", 1)
@@ -137,5 +126,5 @@ def load_dc(path: str | os.PathLike[str]) -> DCDataset:
                 lam[(layer, dev)] = data[f"lambda_{layer}_{dev}"]
         return DCDataset(meta=meta, spec=spec, v_mem=data["v_mem"], widths=widths,
                          current=current, lam=lam)
-    except (KeyError, json.JSONDecodeError, SpecError) as exc:
-        raise DataError(f"{p}: corrupt DC dataset ({exc})") from None
+    except KeyError as exc:
+        raise DataError(f"{path}: corrupt DC dataset (no {exc})") from None
