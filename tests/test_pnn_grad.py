@@ -58,3 +58,40 @@ def test_gradcheck_conv() -> None:
     assert gradcheck(lambda t, w: rc_spike_conv2d_exact(t, w, p, padding=1), (t, w))
     assert gradcheck(lambda t, w: rc_spike_conv2d_dstd(t, w, p, 6, padding=1, return_v=True),
                      (t, w))
+
+
+def test_gradcheck_dstd_per_synapse_beta() -> None:
+    """The fused DSTD layer's hand-written backward, per-synapse β included (leaky: α > 0)."""
+    t, w = _inputs(3)
+    beta = (0.2 + 0.5 * torch.rand(w.shape, dtype=torch.float64)) * torch.sign(w.detach())
+    beta.requires_grad_(True)
+    p = PNNParams.symmetric(1.5, alpha=0.4)
+    assert gradcheck(lambda t, w, b: rc_spike_dstd(t, w, p, 7, 0.02, return_v=True, beta=b),
+                     (t, w, beta))
+
+
+@pytest.mark.parametrize("block", [1 << 18, 700], ids=["one-block", "row-blocks"])
+def test_fused_dstd_matches_unfused_composition(block: int, monkeypatch) -> None:
+    """Fused layer = occupancy → [w; βw] GEMM → rc_accumulate, values and gradients (float32),
+    with the elementwise stage in one block and in blocks of 2 batch rows (+ a ragged last)."""
+    from imcflow.pnn import dstd
+    from imcflow.pnn._common import rc_accumulate, stacked_weight
+    from imcflow.pnn.dstd import bin_edges, occupancy
+
+    monkeypatch.setattr(dstd, "_BLOCK", block)
+    assert len(dstd._row_blocks(16, 9 * 30)) == (1 if block > 16 * 270 else 8)
+
+    g = torch.Generator().manual_seed(4)
+    t = torch.rand(15, 40, generator=g).requires_grad_(True)
+    w = (0.2 * torch.randn(30, 40, generator=g)).requires_grad_(True)
+    p = PNNParams.symmetric(2.0, alpha=0.3)
+    v1 = rc_spike_dstd(t, w, p, 9, 0.05, return_v=True)[1]
+    g1 = torch.autograd.grad(v1.square().sum(), (t, w))
+    edges = bin_edges(9, 1.0, 0.05)
+    gf = torch.nn.functional.linear(occupancy(t, edges), stacked_weight(w, p))
+    L = (edges[1:] - edges[:-1]).reshape(1, -1, 1)
+    v2 = rc_accumulate(gf[..., 30:] + p.alpha, gf[..., :30], L)
+    g2 = torch.autograd.grad(v2.square().sum(), (t, w))
+    torch.testing.assert_close(v1, v2)
+    for a, b in zip(g1, g2, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -188,59 +188,78 @@ def _phi_parts(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return e, ph, small
 
 
-def _dphi(x: Tensor, e: Tensor, ph: Tensor, small: Tensor) -> Tensor:
-    """φ'(x) = (e^{−x} − φ)/x, series for small x."""
-    d = torch.sub(e, ph).div_(x)
+def _dphi(x: Tensor, e: Tensor, ph: Tensor, small: Tensor, in_place: bool = False) -> Tensor:
+    """φ'(x) = (e^{−x} − φ)/x, series for small x; ``in_place`` writes it into ``e``."""
+    d = (e.sub_(ph) if in_place else torch.sub(e, ph)).div_(x)
     if small.any():
         xs = x[small]
         d[small] = -0.5 + xs * (1.0 / 3.0 - xs * (0.125 - xs / 30.0))
     return d
 
 
+def _rc_parts(f: Tensor, g: Tensor, L: Tensor, consume: bool = False):
+    """x = f·L, e^{−x}, φ(x), the small-x mask and P_m = exp(−Σ_{q>m} x_q) (bins on dim 1).
+    ``consume``: x is computed in place in ``f``."""
+    x = f.mul_(L) if consume else f * L
+    e, ph, small = _phi_parts(x)
+    P = torch.cumsum(x, dim=1)  # → exp(−(X_last − X_m)), in place
+    last = P.narrow(1, P.shape[1] - 1, 1).clone()
+    P.neg_().add_(last).clamp_(min=0.0).neg_().exp_()
+    return x, e, ph, small, P
+
+
+def rc_accumulate_value(f: Tensor, g: Tensor, L: Tensor, consume: bool = False) -> Tensor:
+    """v_end of :func:`rc_accumulate` without autograd bookkeeping (f, g same shape);
+    ``consume``: f is overwritten (memory)."""
+    x, e, ph, small, P = _rc_parts(f, g, L, consume)
+    del x, e, small
+    return ph.mul_(P).mul_(L).mul_(g).sum(dim=1)
+
+
+def rc_accumulate_grads(f: Tensor, g: Tensor, L: Tensor, grad_v: Tensor,
+                        need_f: bool = True, need_g: bool = True, need_L: bool = False,
+                        consume: bool = False):
+    """(∂f, ∂g, ∂L) of :func:`rc_accumulate` for the upstream gradient ``grad_v``, recomputed
+    from f, g, L (None where not needed); ∂L is reduced to L's shape:
+        ∂v/∂g_m = L φ P_m,   ∂v/∂f_m = L (g L φ'(x) P_m − C_m),   ∂v/∂L_m = g e^{−x} P_m − f C_m
+    with P_m = exp(−Σ_{q>m} x_q) and C_m = Σ_{q<m} b_q P_q. In place where possible;
+    ``consume`` (ignored when ∂L is needed) also overwrites f and g, which saves two
+    [B, K, N] buffers at the peak."""
+    consume = consume and not need_L
+    x, e, ph, small, P = _rc_parts(f, g, L, consume)
+    P.mul_(grad_v.unsqueeze(1))  # P now holds gv·P
+    gL = g.mul_(L) if consume else g * L
+    C = torch.mul(gL, ph).mul_(P)  # gv·c
+    C = torch.cumsum(C, dim=1).sub_(C)  # gv·(exclusive prefix sum of c)
+    grad_f = grad_g = grad_L = None
+    if need_L:
+        grad_L = _reduce_to(torch.mul(g, e).mul_(P).sub_(f * C), L.shape)
+    if need_f:
+        d = _dphi(x, e, ph, small, in_place=True)
+        del x
+        grad_f = _reduce_to(d.mul_(gL).mul_(P).sub_(C).mul_(L), f.shape)
+    if need_g:
+        grad_g = _reduce_to(ph.mul_(P).mul_(L), g.shape)
+    return grad_f, grad_g, grad_L
+
+
 class _RCAccumulate(torch.autograd.Function):
     """v_end = Σ_m b_m exp(−Σ_{q>m} x_q) with x = f·L, b = g·L·φ(x) (bins/intervals on dim 1).
 
-    One fused forward and a hand-written backward (recomputing from f, g, L rather than keeping
-    intermediates, in-place where possible), so the only saved tensors are the inputs:
-        ∂v/∂g_m = L φ P_m,   ∂v/∂f_m = L (g L φ'(x) P_m − C_m),   ∂v/∂L_m = g e^{−x} P_m − f C_m
-    with P_m = exp(−Σ_{q>m} x_q) and C_m = Σ_{q<m} b_q P_q.
+    One fused forward and a hand-written backward (:func:`rc_accumulate_grads`, recomputing
+    from f, g, L rather than keeping intermediates), so the only saved tensors are the inputs.
     """
-
-    @staticmethod
-    def _parts(f: Tensor, g: Tensor, L: Tensor):
-        x = f * L
-        e, ph, small = _phi_parts(x)
-        P = torch.cumsum(x, dim=1)  # → exp(−(X_last − X_m)), in place
-        last = P.narrow(1, P.shape[1] - 1, 1).clone()
-        P.neg_().add_(last).clamp_(min=0.0).neg_().exp_()
-        return x, e, ph, small, P
 
     @staticmethod
     def forward(ctx, f: Tensor, g: Tensor, L: Tensor) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(f, g, L)
-        x, e, ph, small, P = _RCAccumulate._parts(f, g, L)
-        del x, e, small
-        return ph.mul_(P).mul_(L).mul_(g).sum(dim=1)
+        return rc_accumulate_value(f, g, L)
 
     @staticmethod
     def backward(ctx, grad_v: Tensor):  # type: ignore[override]
         f, g, L = ctx.saved_tensors
-        x, e, ph, small, P = _RCAccumulate._parts(f, g, L)
-        gv = grad_v.unsqueeze(1)
-        P.mul_(gv)  # P now holds gv·P
-        gL = g * L
-        C = gL * ph * P  # gv·c
-        C = torch.cumsum(C, dim=1).sub_(C)  # gv·(exclusive prefix sum of c)
-        grad_f = grad_g = grad_L = None
-        if ctx.needs_input_grad[1]:
-            grad_g = _reduce_to(ph.mul_(P).mul_(L), g.shape)
-        del ph
-        if ctx.needs_input_grad[2]:
-            grad_L = _reduce_to(torch.mul(g, e).mul_(P).sub_(f * C), L.shape)
-        if ctx.needs_input_grad[0]:
-            d = _dphi(x, e, torch.neg(e).add_(1.0).div_(x), small)
-            grad_f = _reduce_to(d.mul_(gL).mul_(P).sub_(C).mul_(L), f.shape)
-        return grad_f, grad_g, grad_L
+        need = ctx.needs_input_grad
+        return rc_accumulate_grads(f, g, L, grad_v, need[0], need[1], need[2])
 
 
 def _reduce_to(grad: Tensor, shape: torch.Size) -> Tensor:

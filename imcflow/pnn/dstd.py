@@ -43,6 +43,8 @@ from ._common import (
     piece_membrane,
     ramp_spike_time,
     rc_accumulate,
+    rc_accumulate_grads,
+    rc_accumulate_value,
     stacked_weight,
 )
 from .params import PNNParams
@@ -122,6 +124,100 @@ def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams,
     return g, f
 
 
+def _beta_coef(weight: Tensor, params: PNNParams, beta: Tensor | None) -> Tensor:
+    """β per synapse as a dense tensor (1/E⁺ where w ≥ 0, 1/E⁻ elsewhere, or ``beta``)."""
+    if beta is not None:
+        return beta
+    coef = torch.full_like(weight, params.beta_neg)
+    return coef.masked_fill_(weight >= 0, params.beta_pos)
+
+
+def _raw_occupancy(t: Tensor, edges: Tensor) -> tuple[Tensor, Tensor]:
+    """(e_{m+1} − t_j)/L_m [B, K, N] before clamping to [0, 1], and 1/L [1, K, 1]."""
+    inv_l = (1.0 / (edges[1:] - edges[:-1])).reshape(1, -1, 1)
+    return (edges[1:].reshape(1, -1, 1) * inv_l) - t.unsqueeze(1) * inv_l, inv_l
+
+
+_BLOCK = 1 << 18  # elements of one [rows, K, N_out] block of the elementwise stage (1 MB fp32)
+
+
+def _row_blocks(n_rows: int, row_elems: int) -> list[slice]:
+    """Batch-row slices whose [rows, K, N_out] blocks hold at most ``_BLOCK`` elements (one
+    slice for the usual training sizes)."""
+    step = max(1, _BLOCK // max(row_elems, 1))
+    return [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
+
+
+class _RCDSTDLinear(torch.autograd.Function):
+    """Fused DSTD RC-Spike linear layer: t [B, N_in], w [N_out, N_in] (, β) → v(1) [B, N_out].
+
+    Same arithmetic as occupancy → two GEMMs → :func:`rc_accumulate`, but it keeps only its
+    inputs for backward and recomputes S, g̃, f̃ there (two GEMMs, elementwise work), so the
+    [B, M, N] intermediates live one at a time instead of all at once and no stacked
+    [2 N_out, N_in] weight or its gradient is ever built. The elementwise stage (membrane and
+    its adjoint, ~6 temporaries) runs over blocks of batch rows, writing the gradients over
+    g̃, f̃ in place, so its temporaries are block-sized. Backward:
+        ∂w = ∂g̃ᵀ S + β ⊙ (∂f̃ᵀ S),   ∂β = w ⊙ (∂f̃ᵀ S),   ∂S = ∂g̃ w + ∂f̃ (β w),
+        ∂t_j = −Σ_m ∂S_jm / L_m  where 0 ≤ (e_{m+1} − t_j)/L_m ≤ 1 (torch.clamp's convention).
+    """
+
+    @staticmethod
+    def _coefficients(t, weight, beta, edges, params):
+        raw, _ = _raw_occupancy(t, edges)
+        S = raw.clamp_(0.0, 1.0).flatten(0, 1)  # [B·K, N_in]
+        coef = _beta_coef(weight, params, beta)
+        g = S @ weight.t()
+        f = S @ (coef * weight).t()
+        if params.alpha:
+            f.add_(params.alpha)
+        K = edges.numel() - 1
+        return S, coef, g.unflatten(0, (-1, K)), f.unflatten(0, (-1, K))
+
+    @staticmethod
+    def forward(ctx, t, weight, beta, edges, params):  # type: ignore[override]
+        ctx.save_for_backward(t, weight, beta, edges)
+        ctx.params = params
+        S, coef, g, f = _RCDSTDLinear._coefficients(t, weight, beta, edges, params)
+        del S, coef
+        L = (edges[1:] - edges[:-1]).reshape(1, -1, 1)
+        return torch.cat([rc_accumulate_value(f[r], g[r], L, consume=True)
+                          for r in _row_blocks(f.shape[0], f[0].numel())])
+
+    @staticmethod
+    def backward(ctx, grad_v):  # type: ignore[override]
+        t, weight, beta, edges = ctx.saved_tensors
+        need_t, need_w, need_beta = ctx.needs_input_grad[:3]
+        params = ctx.params
+        S, coef, g, f = _RCDSTDLinear._coefficients(t, weight, beta, edges, params)
+        del S, coef  # cheap to rebuild; not kept through the elementwise peak below
+        L = (edges[1:] - edges[:-1]).reshape(1, -1, 1)
+        for r in _row_blocks(f.shape[0], f[0].numel()):
+            df, dg, _ = rc_accumulate_grads(f[r], g[r], L, grad_v[r], consume=True)
+            f[r], g[r] = df, dg
+            del df, dg
+        grad_f, grad_g = f.flatten(0, 1), g.flatten(0, 1)  # now ∂f̃, ∂g̃ [B·K, N_out]
+        del f, g
+        raw, inv_l = _raw_occupancy(t, edges)
+        coef = _beta_coef(weight, params, beta)
+        grad_t = grad_w = grad_beta = None
+        if need_w or need_beta:
+            S = raw.clamp(0.0, 1.0).flatten(0, 1)
+            dfs = grad_f.t() @ S  # ∂f̃ᵀ S [N_out, N_in]
+            if need_beta:
+                grad_beta = dfs * weight
+            if need_w:
+                grad_w = torch.addmm(dfs.mul_(coef), grad_g.t(), S)
+            del dfs, S
+        if need_t:
+            grad_S = torch.addmm(grad_g @ weight, grad_f, coef * weight)
+            del grad_f, grad_g
+            grad_S = grad_S.unflatten(0, (t.shape[0], -1))
+            grad_S.mul_((raw >= 0.0) & (raw <= 1.0))
+            del raw
+            grad_t = grad_S.mul_(inv_l).sum(dim=1).neg_()
+        return grad_t, grad_w, grad_beta, None, None
+
+
 def _coefficients_conv(S: Tensor, weight: Tensor, params: PNNParams, stride, padding,
                        bias: Tensor | None = None):
     """g̃, f̃ [B, K, C_out, H', W'] from S [B, K, C, H, W] by conv2d (zero pad = no spike).
@@ -146,12 +242,12 @@ def _rc_dstd(t_in, weight, params, M, offset, generator, conv, stride=1, padding
     M = _check_M(M)
     t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
     edges = bin_edges(M, 1.0, offset, generator=generator, dtype=t.dtype, device=t.device)
-    S = occupancy(t, edges)
     if conv:
+        S = occupancy(t, edges)
         g, f = _coefficients_conv(S, weight, params, stride, padding, bias)
+        v = _rc_v_bins(f, g, edges[1:] - edges[:-1])
     else:
-        g, f = _coefficients_linear(S, weight, params, beta)
-    v = _rc_v_bins(f, g, edges[1:] - edges[:-1])
+        v = _RCDSTDLinear.apply(t, weight, beta, edges, params)
     t_out = ramp_spike_time(v, params)
     return (t_out, v) if return_v else t_out
 
