@@ -7,13 +7,16 @@ input step θ(t − t_j) is replaced by its *average over each bin*: the cumulat
     S_jm = clamp((e_{m+1} − t_j)/L_m, 0, 1)        (e = bin edges, L = bin lengths)
 
 which on a uniform grid is exactly the cumulative sum of the triangular soft assignment
-``s_jm = max(0, 1 − |T_m − t_j|/Δτ)``. Per-bin coefficients come from one dense matmul (or
-conv2d) with the stacked weights [w; β·w]:
+``s_jm = max(0, 1 − |T_m − t_j|/Δτ)``. Per-bin coefficients come from dense matmuls (or one
+conv2d with the stacked weights [w; β·w]):
 
     g̃_im = Σ_j w_ij S_jm,    f̃_im = α + Σ_j β_ij w_ij S_jm
 
 and the membrane is solved in closed form per bin. The result is exact in the ideal limit
 (β = α = 0) and has error O(Δτ²/|E|) otherwise. Gradients reach the input times through S.
+The RC-Spike linear layer is one fused autograd Function (:class:`_RCDSTDLinear`) whose
+backward recomputes S, g̃, f̃ instead of keeping them: its peak memory is about that of the
+``nn.Linear`` (N_in·M → N_out) it is built on.
 
 Accuracy. RC-Spike: the per-bin error is O(Δτ² β w) per input spike, so v(1) and the spike
 time converge as M⁻² and the error shrinks as 1/|E| (measured slope ≈ −1.98 for |E| = 2.8;
