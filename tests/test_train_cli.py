@@ -35,6 +35,8 @@ def test_train_eval_resume_iris(tmp_path, capsys):
     rc, text, err = _run(capsys, ["eval", str(out), "--solver", "exact", "--threads", "1"])
     assert rc == 0, err
     assert "exact" in text and (out / "eval-exact.json").is_file()
+    n_test = json.loads((out / "eval-exact.json").read_text())["n"]
+    assert f"{n_test}/{n_test}" in err  # the progress bar counted every test sample
     rc, text, err = _run(capsys, ["eval", str(out), "--E", "1.5", "--scaled", "--n-select", "30",
                                   "--threads", "1"])
     assert rc == 0, err

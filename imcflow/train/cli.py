@@ -223,9 +223,17 @@ def eval_(run: str, solver: str | None, m_test: int | None, e: float | None,
     used_solver = solver or config.solver
     # the run's eval batch was sized for its training device: default afresh here
     bs = batch_size or config.replace(eval_batch_size=None).eval_batch(used_solver)
+    from imcflow.progress import progress
+
+    def run_test(label: str) -> dict[str, float]:
+        with progress() as bar:
+            task = bar.add_task(label, total=len(data.test), status="")
+            return evaluate(model, data.test, config, batch_size=bs,
+                            on_batch=lambda k: bar.advance(task, k))
+
     with model.swapped(params=params, solver=used_solver, M_test=m_test,
                        noise_std=config.noise_std):
-        res = evaluate(model, data.test, config, batch_size=bs)
+        res = run_test(f"test ({used_solver})")
     m_used = model.spiking_layers()[0].M_test if m_test is None else m_test
     record: dict[str, Any] = {"run": str(run), "solver": used_solver,
                               "M_test": m_used if used_solver == "dstd" else None,
@@ -238,7 +246,7 @@ def eval_(run: str, solver: str | None, m_test: int | None, e: float | None,
         with model.swapped(solver=used_solver, M_test=m_test, noise_std=config.noise_std):
             found = scaled_search(model, config, selection_split(data, n_select), params=params)
             with model.swapped(params=params, scales=(found["scale_pos"], found["scale_neg"])):
-                sres = evaluate(model, data.test, config, batch_size=bs)
+                sres = run_test("test (scaled)")
         record["scaled"] = {**found, "acc": sres["acc"]}
         click.echo(f"scaled (a+={found['scale_pos']:.3g}, a-={found['scale_neg']:.3g}): "
                    f"test accuracy {100 * sres['acc']:.2f} %")

@@ -22,6 +22,7 @@ import io
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,12 +137,13 @@ def _make_scheduler(config: TrainConfig, opt: torch.optim.Optimizer, steps_per_e
 @torch.no_grad()
 def evaluate(model: PNNNet, split: Split, config: TrainConfig, *,
              device: torch.device | None = None, batch_size: int | None = None,
-             seed: int | None = None, noise_std: float | None = None) -> dict[str, float]:
+             seed: int | None = None, noise_std: float | None = None,
+             on_batch: Callable[[int], None] | None = None) -> dict[str, float]:
     """Accuracy and loss of ``model`` (in eval mode: M_test / the model's solver) on ``split``.
 
     Spike-time noise (``noise_std``, default the config's) is drawn from a private RNG stream
     (``seed``, default ``config.eval_seed``), so repeated evaluations agree and training RNG is
-    untouched.
+    untouched. ``on_batch(k)`` is called after each batch of k samples (progress bars).
     """
     device = device or next(model.parameters()).device
     bs = batch_size or config.eval_batch(model.spiking_layers()[0].solver)
@@ -163,6 +165,8 @@ def evaluate(model: PNNNet, split: Split, config: TrainConfig, *,
                                               t_clip=config.t_clip_)
                     loss_sum += float(loss) * len(y)
                     correct += accuracy_counts(t, y)
+                    if on_batch is not None:
+                        on_batch(len(y))
     finally:
         model.train(was_training)
     return {"acc": correct / max(n, 1), "loss": loss_sum / max(n, 1), "n": n}
