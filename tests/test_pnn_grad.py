@@ -79,7 +79,7 @@ def test_fused_dstd_matches_unfused_composition(block: int, monkeypatch) -> None
     from imcflow.pnn.dstd import bin_edges, occupancy
 
     monkeypatch.setattr(dstd, "_BLOCK", block)
-    assert len(dstd._row_blocks(16, 9 * 30)) == (1 if block > 16 * 270 else 8)
+    assert len(dstd._row_blocks(torch.empty(15, 10, 30))) == (1 if block > 15 * 300 else 8)
 
     g = torch.Generator().manual_seed(4)
     t = torch.rand(15, 40, generator=g).requires_grad_(True)

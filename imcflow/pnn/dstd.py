@@ -103,12 +103,16 @@ def bin_edges(
     return torch.tensor(edges, dtype=dtype, device=device)
 
 
-def occupancy(t: Tensor, edges: Tensor) -> Tensor:
-    """Cumulative occupancy S [B, K, *rest] of times t [B, *rest] in the K bins of ``edges``."""
+def raw_occupancy(t: Tensor, edges: Tensor) -> tuple[Tensor, Tensor]:
+    """(e_{m+1} − t_j)/L_m [B, K, *rest] before clamping to [0, 1], and 1/L [1, K, 1, …]."""
     shape = (1, -1) + (1,) * (t.dim() - 1)
     inv_l = (1.0 / (edges[1:] - edges[:-1])).reshape(shape)
-    e_hi = (edges[1:].reshape(shape) * inv_l)
-    return torch.clamp(e_hi - t.unsqueeze(1) * inv_l, 0.0, 1.0)
+    return edges[1:].reshape(shape) * inv_l - t.unsqueeze(1) * inv_l, inv_l
+
+
+def occupancy(t: Tensor, edges: Tensor) -> Tensor:
+    """Cumulative occupancy S [B, K, *rest] of times t [B, *rest] in the K bins of ``edges``."""
+    return torch.clamp(raw_occupancy(t, edges)[0], 0.0, 1.0)
 
 
 def _rc_v_bins(f: Tensor, g: Tensor, lengths: Tensor) -> Tensor:
@@ -135,19 +139,18 @@ def _beta_coef(weight: Tensor, params: PNNParams, beta: Tensor | None) -> Tensor
     return coef.masked_fill_(weight >= 0, params.beta_pos)
 
 
-def _raw_occupancy(t: Tensor, edges: Tensor) -> tuple[Tensor, Tensor]:
-    """(e_{m+1} − t_j)/L_m [B, K, N] before clamping to [0, 1], and 1/L [1, K, 1]."""
-    inv_l = (1.0 / (edges[1:] - edges[:-1])).reshape(1, -1, 1)
-    return (edges[1:].reshape(1, -1, 1) * inv_l) - t.unsqueeze(1) * inv_l, inv_l
+# elements of one [rows, K, N_out] block of the elementwise stage: 1 MB fp32 on a CPU (large
+# enough that per-op overhead is noise), 16 MB on a GPU (where small kernels are launch-bound)
+_BLOCK = 1 << 18
+_BLOCK_GPU = 1 << 22
 
 
-_BLOCK = 1 << 18  # elements of one [rows, K, N_out] block of the elementwise stage (1 MB fp32)
-
-
-def _row_blocks(n_rows: int, row_elems: int) -> list[slice]:
-    """Batch-row slices whose [rows, K, N_out] blocks hold at most ``_BLOCK`` elements (one
-    slice for the usual training sizes)."""
-    step = max(1, _BLOCK // max(row_elems, 1))
+def _row_blocks(x: Tensor) -> list[slice]:
+    """Slices of dim 0 of ``x`` [B, K, N_out] whose blocks hold at most ``_BLOCK`` elements
+    (``_BLOCK_GPU`` off the CPU); a single slice at the usual training sizes."""
+    block = _BLOCK if x.device.type == "cpu" else _BLOCK_GPU
+    n_rows, row_elems = x.shape[0], max(x[0].numel(), 1)
+    step = max(1, block // row_elems)
     return [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
 
 
@@ -166,57 +169,60 @@ class _RCDSTDLinear(torch.autograd.Function):
 
     @staticmethod
     def _coefficients(t, weight, beta, edges, params):
-        raw, _ = _raw_occupancy(t, edges)
+        """g̃, f̃ [B, K, N_out] (S and β·w are temporaries)."""
+        raw, _ = raw_occupancy(t, edges)
         S = raw.clamp_(0.0, 1.0).flatten(0, 1)  # [B·K, N_in]
-        coef = _beta_coef(weight, params, beta)
         g = S @ weight.t()
-        f = S @ (coef * weight).t()
+        bw = beta * weight if beta is not None else _beta_coef(weight, params, None).mul_(weight)
+        f = S @ bw.t()
+        del S, bw
         if params.alpha:
             f.add_(params.alpha)
         K = edges.numel() - 1
-        return S, coef, g.unflatten(0, (-1, K)), f.unflatten(0, (-1, K))
+        return g.unflatten(0, (-1, K)), f.unflatten(0, (-1, K))
 
     @staticmethod
     def forward(ctx, t, weight, beta, edges, params):  # type: ignore[override]
         ctx.save_for_backward(t, weight, beta, edges)
         ctx.params = params
-        S, coef, g, f = _RCDSTDLinear._coefficients(t, weight, beta, edges, params)
-        del S, coef
+        g, f = _RCDSTDLinear._coefficients(t, weight, beta, edges, params)
         L = (edges[1:] - edges[:-1]).reshape(1, -1, 1)
         return torch.cat([rc_accumulate_value(f[r], g[r], L, consume=True)
-                          for r in _row_blocks(f.shape[0], f[0].numel())])
+                          for r in _row_blocks(f)])
 
     @staticmethod
     def backward(ctx, grad_v):  # type: ignore[override]
         t, weight, beta, edges = ctx.saved_tensors
         need_t, need_w, need_beta = ctx.needs_input_grad[:3]
         params = ctx.params
-        S, coef, g, f = _RCDSTDLinear._coefficients(t, weight, beta, edges, params)
-        del S, coef  # cheap to rebuild; not kept through the elementwise peak below
+        g, f = _RCDSTDLinear._coefficients(t, weight, beta, edges, params)
         L = (edges[1:] - edges[:-1]).reshape(1, -1, 1)
-        for r in _row_blocks(f.shape[0], f[0].numel()):
+        for r in _row_blocks(f):
             df, dg, _ = rc_accumulate_grads(f[r], g[r], L, grad_v[r], consume=True)
             f[r], g[r] = df, dg
             del df, dg
         grad_f, grad_g = f.flatten(0, 1), g.flatten(0, 1)  # now ∂f̃, ∂g̃ [B·K, N_out]
         del f, g
-        raw, inv_l = _raw_occupancy(t, edges)
+        raw, inv_l = raw_occupancy(t, edges)
+        inside = (raw >= 0.0) & (raw <= 1.0)  # where the clamp passes ∂S to t
+        S = raw.clamp_(0.0, 1.0).flatten(0, 1)
+        del raw
         coef = _beta_coef(weight, params, beta)
+        if beta is not None:
+            coef = coef.clone()  # β·w is formed in place below
         grad_t = grad_w = grad_beta = None
         if need_w or need_beta:
-            S = raw.clamp(0.0, 1.0).flatten(0, 1)
             dfs = grad_f.t() @ S  # ∂f̃ᵀ S [N_out, N_in]
             if need_beta:
                 grad_beta = dfs * weight
             if need_w:
-                grad_w = torch.addmm(dfs.mul_(coef), grad_g.t(), S)
-            del dfs, S
+                grad_w = dfs.mul_(coef).addmm_(grad_g.t(), S)
+            del dfs
+        del S
         if need_t:
-            grad_S = torch.addmm(grad_g @ weight, grad_f, coef * weight)
-            del grad_f, grad_g
-            grad_S = grad_S.unflatten(0, (t.shape[0], -1))
-            grad_S.mul_((raw >= 0.0) & (raw <= 1.0))
-            del raw
+            grad_S = (grad_g @ weight).addmm_(grad_f, coef.mul_(weight))
+            del grad_f, grad_g, coef
+            grad_S = grad_S.unflatten(0, (t.shape[0], -1)).mul_(inside)
             grad_t = grad_S.mul_(inv_l).sum(dim=1).neg_()
         return grad_t, grad_w, grad_beta, None, None
 
