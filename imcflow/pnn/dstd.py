@@ -120,11 +120,10 @@ def _rc_v_bins(f: Tensor, g: Tensor, lengths: Tensor) -> Tensor:
     return rc_accumulate(f, g, lengths.reshape((1, -1) + (1,) * (f.dim() - 2)))
 
 
-def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams,
-                         beta: Tensor | None = None):
-    """g̃, f̃ [B, K, N_out] from S [B, K, N_in] by one GEMM with the stacked weights."""
+def _coefficients_linear(S: Tensor, weight: Tensor, params: PNNParams):
+    """g̃, f̃ [B, K, N_out] from S [B, K, N_in] by one GEMM with the stacked weights (TTFS)."""
     n_out = weight.shape[0]
-    gf = F.linear(S, stacked_weight(weight, params, beta))  # [B, K, 2 N_out]
+    gf = F.linear(S, stacked_weight(weight, params))  # [B, K, 2 N_out]
     g, f = gf[..., :n_out], gf[..., n_out:]
     if params.alpha:
         f = f + params.alpha
