@@ -29,7 +29,7 @@ def _write_report(path: Path | None, text: str, data: dict) -> None:
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="report file (.json for JSON, else text)")
 def drc_cmd(gds: Path, top: str | None, out: Path | None) -> None:
-    """Check GDS against the sky130 rule subset (pdk/drc_rules.yaml); non-zero exit on
+    """Check GDS against the sky130 rule subset (imcflow/pdk/data/drc_rules.yaml); non-zero exit on
     violations."""
     from imcflow.extract.drc import drc
 

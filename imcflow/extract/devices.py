@@ -1,6 +1,6 @@
 """Device and net extraction from a flattened GDS with ``klayout.db.LayoutToNetlist``.
 
-Derived layers (sky130 drawing layers, ``pdk/layers.yaml``):
+Derived layers (sky130 drawing layers, ``imcflow/pdk/data/layers.yaml``):
 
 * gate = diff ∩ poly; n-active = diff ∩ nsdm − nwell; p-active = diff ∩ psdm ∩ nwell;
   source/drain = active − poly;

@@ -1,4 +1,4 @@
-"""Design-rule check of a GDS against the sky130 rule subset in ``pdk/drc_rules.yaml``.
+"""Design-rule check of a GDS against the sky130 rule subset in ``imcflow/pdk/data/drc_rules.yaml``.
 
 Each rule is run with ``klayout.db.Region`` checks on the flattened top cell: width, space,
 separation and enclosure checks use projection metrics (the rule decks' convention); sizes and
@@ -25,7 +25,7 @@ MAX_LOCATIONS = 10
 
 @functools.cache
 def rules() -> list[dict[str, Any]]:
-    """The rules of ``pdk/drc_rules.yaml``."""
+    """The rules of ``imcflow/pdk/data/drc_rules.yaml``."""
     path = pdk.PDK_DIR / "drc_rules.yaml"
     try:
         with open(path, encoding="utf-8") as fh:

@@ -2,7 +2,7 @@
 
 Everything downstream (DRC, device extraction, parasitics, LVS) works on the GDS alone: this
 module loads it with ``klayout.db``, checks that every layer is one imcflow knows
-(``pdk/layers.yaml``), picks the top cell and returns a flattened copy. Coordinates are in the
+(``imcflow/pdk/data/layers.yaml``), picks the top cell and returns a flattened copy. Coordinates are in the
 layout's database units; helpers convert to µm.
 """
 
@@ -25,7 +25,7 @@ _META_CELLS = ("$$$CONTEXT_INFO$$$",)
 
 @functools.cache
 def layer_map() -> dict[str, dict[str, tuple[int, int]]]:
-    """``pdk/layers.yaml`` as ``{"drawing": {name: (layer, datatype)}, "label": {...}}``."""
+    """``imcflow/pdk/data/layers.yaml`` as ``{"drawing": {name: (layer, datatype)}, "label": {...}}``."""
     path = pdk.PDK_DIR / "layers.yaml"
     try:
         with open(path, encoding="utf-8") as fh:
@@ -128,7 +128,7 @@ def load(path: str | os.PathLike[str], top: str | None = None, *,
             if not cell.begin_shapes_rec(idx).at_end():
                 unknown.append(f"{info.layer}/{info.datatype}")
         if unknown:
-            raise DataError(f"{p}: shapes on layers not in pdk/layers.yaml: "
+            raise DataError(f"{p}: shapes on layers not in imcflow/pdk/data/layers.yaml: "
                             + ", ".join(sorted(unknown)))
     name = cell.name
     # Work on a copy holding only the chosen top cell, flattened.

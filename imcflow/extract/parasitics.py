@@ -1,6 +1,6 @@
 """Parasitic capacitance (and optionally lumped wire resistance) per net, from the geometry.
 
-Model (magic's, with the sky130 coefficients of ``pdk/parasitics.yaml``):
+Model (magic's, with the sky130 coefficients of ``imcflow/pdk/data/parasitics.yaml``):
 
 * **area**: each net's shapes on a conductor layer couple to the nearest conductor below
   (``overlap`` aF/µm² per overlapped area, to that shape's net); what no lower conductor
@@ -36,7 +36,7 @@ SUBSTRATE = -1  # key of the substrate "net"
 
 @functools.cache
 def coefficients() -> dict:
-    """``pdk/parasitics.yaml`` parsed."""
+    """``imcflow/pdk/data/parasitics.yaml`` parsed."""
     path = pdk.PDK_DIR / "parasitics.yaml"
     try:
         with open(path, encoding="utf-8") as fh:

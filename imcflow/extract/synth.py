@@ -1,7 +1,7 @@
 """Hand-drawn sky130 geometry with known dimensions, for tests and benchmarks.
 
-The cells are drawn directly with ``klayout.db`` on the layer numbers of ``pdk/layers.yaml`` and
-are clean under ``pdk/drc_rules.yaml``: a multi-finger MOSFET with source/drain/gate contacts
+The cells are drawn directly with ``klayout.db`` on the layer numbers of ``imcflow/pdk/data/layers.yaml`` and
+are clean under ``imcflow/pdk/data/drc_rules.yaml``: a multi-finger MOSFET with source/drain/gate contacts
 brought to met1, a MIM capacitor with both plates brought up, wires and text labels. All
 coordinates and sizes are in µm; the layout's database unit is 1 nm.
 """

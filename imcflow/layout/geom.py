@@ -1,7 +1,7 @@
 """Drawing primitives: a canvas over a ``klayout.db`` cell, contact/via stacks, derived sizes.
 
 All coordinates are integer database units (1 dbu = 1 nm = 0.001 µm). Derived sizes are
-composites of the sky130 rules in ``pdk/layout_rules.yaml`` (rule names in the comments), rounded
+composites of the sky130 rules in ``imcflow/pdk/data/layout_rules.yaml`` (rule names in the comments), rounded
 up to the 5 nm grid.
 """
 
@@ -47,7 +47,7 @@ class Sizes:
 
 @functools.cache
 def sizes() -> Sizes:
-    """The composite sizes (computed once from ``pdk/layout_rules.yaml``)."""
+    """The composite sizes (computed once from ``imcflow/pdk/data/layout_rules.yaml``)."""
     lic = rule("licon.1")
     li_h = max(lic + 2 * rule("li.5"), up(rule_um("li.6") * 1e6 / lic)) + 2 * GRID  # li.5, li.6
     m1 = (max(rule("ct.1") + 2 * rule("m1.4"), rule("via.1a") + 2 * rule("via.4a")),

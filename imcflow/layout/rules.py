@@ -1,7 +1,7 @@
 """Layer map and design-rule values the layout generator draws with.
 
-* :func:`layers` — ``pdk/layers.yaml`` (name → (layer, datatype)), drawing and label purposes;
-* :func:`rule` — a sky130 rule value from ``pdk/layout_rules.yaml`` in database units
+* :func:`layers` — ``imcflow/pdk/data/layers.yaml`` (name → (layer, datatype)), drawing and label purposes;
+* :func:`rule` — a sky130 rule value from ``imcflow/pdk/data/layout_rules.yaml`` in database units
   (1 dbu = 1 nm), looked up by its sky130 rule name (``"poly.8"``, ``"m1.2"``, …).
 
 The generator is correct by construction: every offset it uses is either one of these rule values
@@ -41,13 +41,13 @@ def _load(name: str) -> dict[str, Any]:
 
 @functools.cache
 def layers() -> dict[str, tuple[int, int]]:
-    """Drawing layers: name → (GDS layer, datatype), from ``pdk/layers.yaml``."""
+    """Drawing layers: name → (GDS layer, datatype), from ``imcflow/pdk/data/layers.yaml``."""
     return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["drawing"].items()}
 
 
 @functools.cache
 def label_layers() -> dict[str, tuple[int, int]]:
-    """Label purposes: conductor name → (GDS layer, datatype), from ``pdk/layers.yaml``."""
+    """Label purposes: conductor name → (GDS layer, datatype), from ``imcflow/pdk/data/layers.yaml``."""
     return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["label"].items()}
 
 
@@ -60,7 +60,7 @@ def rule_um(name: str) -> float:
     """Value of sky130 rule ``name`` in µm (µm² for areas)."""
     rules = _rules()
     if name not in rules:
-        raise PDKError(f"layout rule {name!r} missing from pdk/layout_rules.yaml")
+        raise PDKError(f"layout rule {name!r} missing from imcflow/pdk/data/layout_rules.yaml")
     return rules[name]
 
 

