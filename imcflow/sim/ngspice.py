@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from imcflow import pdk
 from imcflow.errors import SimulationError, SimulationTimeout
 from imcflow.netlist.format import fmt
@@ -83,6 +85,39 @@ def strip_end(text: str) -> str:
     while lines and lines[-1].strip().lower() in (".end", ""):
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+_TRAN = re.compile(r"^\s*\.tran\s+(\S+)\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9,
+           "p": 1e-12, "f": 1e-15}
+
+
+def _spice_number(text: str) -> float:
+    m = re.fullmatch(r"([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)([a-z]*)", text.lower())
+    if not m:
+        raise ValueError(f"not a SPICE number: {text!r}")
+    suffix = next((k for k in ("meg", "t", "g", "k", "m", "u", "n", "p", "f")
+                   if m.group(2).startswith(k)), None)
+    return float(m.group(1)) * (_SUFFIX[suffix] if suffix else 1.0)
+
+
+def tran_stop(deck: str) -> float | None:
+    """Stop time (s) of the deck's ``.tran`` analysis, or None if it has none."""
+    m = _TRAN.search(deck)
+    return _spice_number(m.group(2)) if m else None
+
+
+def check_reached(time_s: np.ndarray, t_stop: float | None, output: Iterable[str] = ()) -> None:
+    """Raise :class:`SimulationError` unless a transient's time axis reaches ``t_stop``: ngspice
+    can end a run early (time step too small, no convergence) without an error status."""
+    if t_stop is None:
+        return
+    t = np.asarray(time_s, dtype=float)
+    end = float(t[-1]) if t.size else 0.0
+    if end < t_stop * (1.0 - 1e-9):
+        why = error_reason(output, "no error message from ngspice")
+        raise SimulationError(f"the transient stopped at {end * 1e9:.4g} ns of "
+                              f"{t_stop * 1e9:.4g} ns ({why})")
 
 
 def _interesting(line: str) -> bool:
