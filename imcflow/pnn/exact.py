@@ -31,7 +31,8 @@ from ._common import (
 )
 from .params import PNNParams
 
-__all__ = ["rc_spike_exact", "rc_spike_membrane_exact", "rc_spike_v_exact", "ttfs_exact"]
+__all__ = ["rc_spike_exact", "rc_spike_membrane_exact", "rc_spike_membrane_range",
+           "rc_spike_v_exact", "ttfs_exact"]
 
 
 def _sorted_coefficients(t: Tensor, weight: Tensor, params: PNNParams,
@@ -111,6 +112,27 @@ def rc_spike_membrane_exact(
     if not out:
         return t_in.new_zeros(t_in.shape[0], weight.shape[0], 0)
     return torch.stack(out, dim=-1)
+
+
+def rc_spike_membrane_range(
+    t_in: Tensor, weight: Tensor, params: PNNParams, *, beta: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Lowest and highest membrane value over the accumulate phase, [B, N_out] each (exact).
+
+    Between input events the membrane relaxes monotonically toward g/f, so its extremes lie at
+    the events: v(0) = 0, the value at every input spike, and v(1). Differentiable (the trainer
+    penalises excursions outside the range the circuit model was validated over).
+    """
+    check_inputs(t_in, weight, params)
+    check_beta(beta, weight)
+    t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
+    ts, g, f = _sorted_coefficients(t, weight, params, beta)
+    t_next = torch.cat([ts[:, 1:], ts.new_ones(ts.shape[0], 1)], dim=1)
+    dt = (t_next - ts).unsqueeze(-1)
+    v_events = piece_membrane(f, g, dt)                       # [B, N_in, N_out], at each start
+    v_end = rc_accumulate(f, g, dt).unsqueeze(1)              # [B, 1, N_out]
+    v_all = torch.cat([torch.zeros_like(v_end), v_events, v_end], dim=1)
+    return v_all.amin(dim=1), v_all.amax(dim=1)
 
 
 def ttfs_exact(t_in: Tensor, weight: Tensor, params: PNNParams) -> Tensor:
