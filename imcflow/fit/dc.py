@@ -77,6 +77,36 @@ def fit_linear_current(v_mem: np.ndarray, current: np.ndarray, *, v0: float, v_t
                             max_rel_residual=float(rel.max()), v_range=(float(lo), float(hi)))
 
 
+def valid_range(v_mem: np.ndarray, current: np.ndarray, fit: LinearCurrentFit, *, v0: float,
+                tol: float) -> tuple[float, float]:
+    """The widest sweep interval (V) around V₀ over which ``fit`` stays within ``tol`` of the
+    measured current, relative to the current at V₀: |I_fit(V) − I(V)| ≤ tol · I₀.
+
+    Relative to I₀ because that is the scale of the synapse's weight: an error of tol · I₀ is an
+    error of tol in the membrane slope a unit weight gives. Returns (V₀, V₀) if even the sweep
+    point nearest V₀ misses.
+    """
+    v = np.asarray(v_mem, dtype=float)
+    i = np.abs(np.asarray(current, dtype=float))
+    pred = fit.i0_A * (1.0 + fit.lambda_per_V * (v - v0))
+    ok = np.abs(pred - i) <= tol * fit.i0_A
+    k0 = int(np.argmin(np.abs(v - v0)))
+    if not ok[k0]:
+        return (v0, v0)
+    lo = k0
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    hi = k0
+    while hi < len(v) - 1 and ok[hi + 1]:
+        hi += 1
+    return (float(v[lo]), float(v[hi]))
+
+
+def to_normalised(v_volts: float, v0: float, v_th: float) -> float:
+    """Membrane voltage (V) as the PNN's normalised v = −(V − V₀)/V_th."""
+    return -(v_volts - v0) / v_th
+
+
 def membrane_range(v0: float, v_th: float, v_lo: float = -0.05, v_hi: float = 1.05
                    ) -> tuple[float, float]:
     """Membrane voltages (V) spanned by normalised v in [v_lo, v_hi]: V = V₀ − V_th v."""

@@ -21,7 +21,13 @@ import numpy as np
 
 from imcflow import pdk
 from imcflow.errors import DataError
-from imcflow.fit.dc import LinearCurrentFit, fit_linear_current, membrane_range
+from imcflow.fit.dc import (
+    LinearCurrentFit,
+    fit_linear_current,
+    membrane_range,
+    to_normalised,
+    valid_range,
+)
 from imcflow.fit.transient import FittedLayer, LayerPhysics
 from imcflow.sim.dc import DCDataset
 from imcflow.spec import DesignSpec, LayerSpec
@@ -30,6 +36,9 @@ from imcflow.writeback.sizing import FINGER_RANGE_UM
 
 #: Grid step (µm) of the dense DC width sweep over the write-back finger range.
 DC_WIDTH_STEP_UM = 0.1
+#: A device's linear current model is valid where it stays within this fraction of I₀ of the
+#: DC sweep (:func:`imcflow.fit.dc.valid_range`): 2 % of a unit weight's membrane slope.
+VALID_TOL = 0.02
 
 
 def finger_widths(layer: LayerSpec) -> np.ndarray:
@@ -66,6 +75,7 @@ class LayerDC:
     fits: dict
     beta_n: tuple[float, ...] = ()
     beta_p: tuple[float, ...] = ()
+    v_valid: tuple[float, float] = (-0.05, 1.05)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,8 +83,9 @@ class LayerDC:
     @classmethod
     def from_dict(cls, d: dict) -> LayerDC:
         d = dict(d)
-        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p"):
-            d[k] = tuple(float(x) for x in d.get(k, ()))
+        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p", "v_valid"):
+            if k in d:
+                d[k] = tuple(float(x) for x in d[k])
         for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d"):
             d[k] = float(d[k])  # JSON stores ±inf as strings
         return cls(**d)
@@ -128,6 +139,18 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
         if not np.isclose(wd[kd], layer.neuron.dis_w_um):
             raise DataError(f"DC dataset lacks the discharger width {layer.neuron.dis_w_um} µm")
         dis = fit_linear_current(v, cd[kd], v0=v0, v_th=v_th, v_range=v_range)
+        valid_V = {"dis": valid_range(v, cd[kd], dis, v0=v0, tol=VALID_TOL)}
+        for dev in ("n", "p"):
+            cur = dc.current[(n, dev)]
+            ks = [k for k, w in enumerate(dc.widths[(n, dev)]) if np.any(np.isclose(used, w))] \
+                or list(range(len(dc.widths[(n, dev)])))
+            spans = [valid_range(v, cur[k], fit_linear_current(
+                v, cur[k], v0=v0, v_th=v_th, v_range=v_range), v0=v0, tol=VALID_TOL) for k in ks]
+            valid_V[dev] = (max(a for a, _ in spans), min(b for _, b in spans))
+        # accumulate: both synapse types at once; fire: the discharger from v(1) to threshold
+        lo_V = max(valid_V["n"][0], valid_V["p"][0], valid_V["dis"][0])
+        hi_V = min(valid_V["n"][1], valid_V["p"][1], valid_V["dis"][1])
+        v_valid = (to_normalised(hi_V, v0, v_th), to_normalised(lo_V, v0, v_th))
         wn, wp = dc.widths[(n, "n")], dc.widths[(n, "p")]
         if not np.allclose(wn, wp):
             raise DataError("DC dataset: NMOS and PMOS sweeps must share their widths")
@@ -139,7 +162,8 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
             i_p_A=tuple(float(x) for x in _at(v, dc.current[(n, "p")], v0)),
             E_pos=1.0 / beta_p, E_neg=1.0 / beta_n, i_dis_A=dis.i0_A, beta_d=dis.beta,
             beta_n=tuple(float(b) for b in all_n), beta_p=tuple(float(b) for b in all_p),
-            fits={"v_range_V": list(v_range),
+            v_valid=v_valid,
+            fits={"v_range_V": list(v_range), "valid_V": {k: list(x) for k, x in valid_V.items()},
                   "nmos": _summary(fits_p), "pmos": _summary(fits_n),
                   "discharger": dis.to_dict()}))
     return out
