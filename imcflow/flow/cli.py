@@ -21,14 +21,19 @@ WORKERS = click.option("--workers", type=click.IntRange(1, 64), default=2, show_
 
 
 def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None = None,
-         patterns: int | None = None) -> dict:
+         patterns: int | None = None, dataset: str | None = None,
+         split_seed: int | None = None) -> dict:
     from imcflow.flow.run import FlowConfig, run_flow
 
-    kw = {"workers": workers}
+    kw: dict = {"workers": workers}
     if spec_file is not None:
         kw["spec_file"] = str(spec_file)
     if patterns is not None:
         kw["char_patterns"] = patterns
+    if dataset is not None:
+        kw["dataset"] = dataset
+    if split_seed is not None:
+        kw["split_seed"] = split_seed
     return run_flow(out, FlowConfig(**kw), stop_after=stop_after)
 
 
@@ -39,14 +44,19 @@ def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None
               default=None, help="design spec (default: the embedded 5-5-3 demo)")
 @click.option("--patterns", type=click.IntRange(4, 10000), default=None,
               help="random patterns for the characterization (default 32)")
+@click.option("--dataset", type=click.Choice(["iris", "digits"]), default=None,
+              help="data set to train and verify on (default iris); the spec must have its "
+                   "input (features + a bias spike) and output sizes")
+@click.option("--split-seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="seed of the train/test split (default 0)")
 @click.option("--stop-after", type=click.Choice(
     ["spec", "layout", "dc", "characterize", "fit", "train", "calibrate", "verify", "report"]),
     default=None, help="stop after this stage")
 def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
-         stop_after: str | None) -> None:
+         dataset: str | None, split_seed: int | None, stop_after: str | None) -> None:
     """The main job: spec → layout/DRC/LVS/extraction → characterization → fit → train →
     write-back → SPICE calibration → verification → report. Cached per stage."""
-    res = _run(out, workers, stop_after, spec_file, patterns)
+    res = _run(out, workers, stop_after, spec_file, patterns, dataset, split_seed)
     if "report" in res:
         console.print(f"report: {res['report']['html']}")
 
@@ -55,7 +65,7 @@ def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
 @OUT
 @WORKERS
 def verify(out: Path, workers: int) -> None:
-    """Run (or reuse) the flow up to the post-layout verification of the Iris test set."""
+    """Run (or reuse) the flow up to the post-layout verification of the test set."""
     res = _run(out, workers, "verify")
     for kind, v in res["verify"].items():
         click.echo(f"{kind}: output spike-time RMSE {v['rms_ns']:.2f} ns, SPICE accuracy "

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imcflow.errors import SpecError
 from imcflow.extract.signoff import post_layout
 from imcflow.fit.capacitance import compensate_mim, layer_wiring
 from imcflow.fit.physics import device_model
@@ -32,8 +33,8 @@ from imcflow.fit.pipeline import NetworkFit, layer_models
 from imcflow.report.metrics import spike_time_errors
 from imcflow.sim.characterize import CharDataset, characterize
 from imcflow.spec import DesignSpec
-from imcflow.train.coding import encode
-from imcflow.train.data import load_iris
+from imcflow.train.coding import default_scheme, encode
+from imcflow.train.data import load_dataset
 from imcflow.train.physical import (
     PhysicalTrainConfig,
     build_network,
@@ -69,23 +70,54 @@ class ExperimentConfig:
     cache_dir: str | None = None
 
 
-@dataclass
-class IrisData:
-    """Iris spike times (t = x per feature + a bias spike at 0) and labels."""
+#: Data sets the flow runs on (each sample: one spike per feature + a bias spike at t = 0).
+FLOW_DATASETS = ("iris", "digits")
 
+
+@dataclass
+class SpikeData:
+    """A data set as input spike times (t per feature + a bias spike at 0) and labels.
+
+    Iris uses the paper's direct coding t = x (100 training, 50 test samples); digits (8×8,
+    scikit-learn) the image coding t = 1 − x (a black pixel does not spike). The split is fixed
+    by ``split_seed``.
+    """
+
+    name: str
+    split_seed: int
+    n_classes: int
     t_train: np.ndarray
     y_train: np.ndarray
     t_test: np.ndarray
     y_test: np.ndarray
 
+    @property
+    def n_inputs(self) -> int:
+        return int(self.t_train.shape[1])
 
-def iris_data(split_seed: int = 0) -> IrisData:
-    """The paper's Iris coding: 100 training and 50 test samples."""
-    tr, te = load_iris(split_seed)
-    return IrisData(t_train=encode(tr.x, "direct", bias_spike=True).double().numpy(),
-                    y_train=tr.y.numpy(),
-                    t_test=encode(te.x, "direct", bias_spike=True).double().numpy(),
-                    y_test=te.y.numpy())
+    def check_spec(self, spec: DesignSpec) -> None:
+        """Raise :class:`SpecError` unless ``spec`` has this data set's input and output sizes."""
+        if spec.n_inputs != self.n_inputs or spec.n_outputs != self.n_classes:
+            raise SpecError(
+                f"spec {spec.name} is {'-'.join(map(str, spec.shape))}: data set {self.name} "
+                f"needs {self.n_inputs} inputs ({self.n_inputs - 1} features + a bias spike) "
+                f"and {self.n_classes} outputs")
+
+
+def spike_data(name: str = "iris", split_seed: int = 0) -> SpikeData:
+    """Load ``name`` (one of :data:`FLOW_DATASETS`) as input spike times."""
+    if name not in FLOW_DATASETS:
+        raise SpecError(f"data set {name!r} is not one the flow runs on "
+                        f"({', '.join(FLOW_DATASETS)})")
+    ds = load_dataset(name, split_seed=split_seed)
+    scheme = default_scheme(name)
+
+    def times(x: torch.Tensor) -> np.ndarray:
+        return encode(x, scheme, bias_spike=True).double().numpy()
+
+    return SpikeData(name=name, split_seed=split_seed, n_classes=ds.n_classes,
+                     t_train=times(ds.train.x), y_train=ds.train.y.numpy(),
+                     t_test=times(ds.test.x), y_test=ds.test.y.numpy())
 
 
 def device_models(spec: DesignSpec, fit: NetworkFit, kind: str) -> list[DeviceModel]:
@@ -136,7 +168,7 @@ def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=Non
                          E_override=TOP_DOWN_E if kind == "top_down" else None)
 
 
-def train_kind(spec: DesignSpec, fit: NetworkFit, kind: str, data: IrisData,
+def train_kind(spec: DesignSpec, fit: NetworkFit, kind: str, data: SpikeData,
                cfg: ExperimentConfig, on_seed: Callable[[int], None] | None = None
                ) -> TrainedModel:
     """Train ``cfg.seeds`` networks (float, then quantization-aware) and keep the one with the
@@ -234,7 +266,7 @@ class Calibration:
         return asdict(self)
 
 
-def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: IrisData,
+def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: SpikeData,
               cfg: ExperimentConfig, folder: Path,
               on_candidate: Callable[[int, int], None] | None = None) -> Calibration:
     """The SPICE scale search: 1-D global scale (bottom-up) or 2-D coarse-to-fine (top-down)."""
@@ -311,9 +343,9 @@ class Verification:
 
 
 def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibration,
-           data: IrisData, cfg: ExperimentConfig, folder: Path, on_result=None) -> Verification:
+           data: SpikeData, cfg: ExperimentConfig, folder: Path, on_result=None) -> Verification:
     """Run the test set through the calibrated post-layout network and compare."""
-    ws = scaled_spec(spec, fit, model, cal.s_pos, cal.s_neg, f"iris_{model.kind}")
+    ws = scaled_spec(spec, fit, model, cal.s_pos, cal.s_neg, f"{data.name}_{model.kind}")
     t_test, y_test = data.t_test[: cfg.n_test], data.y_test[: cfg.n_test]
     ds, post = spice_run(ws, folder, t_test, cfg, n_grid=101, on_result=on_result)
     t_model = predict(spec, fit, model, t_test)

@@ -42,6 +42,8 @@ class FlowConfig:
     """Settings of the main job (defaults: ≤ 15 minutes on 2 cores)."""
 
     spec_file: str | None = None
+    dataset: str = "iris"
+    split_seed: int = 0
     char_patterns: int = 32
     char_seed: int = 1
     dc_width_step: float = 0.1
@@ -121,6 +123,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     spec_src = {"file": cfg.spec_file, "sha256": _sha(cfg.spec_file) if cfg.spec_file else None}
     r.stage("spec", spec_src, (), s_spec)
     spec = specmod.load(r.results["spec"]["path"])
+    data = ex.spike_data(cfg.dataset, cfg.split_seed)
+    data.check_spec(spec)
     if done("spec"):
         return r.results
 
@@ -182,7 +186,6 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         return r.results
 
     # 6. train bottom-up and top-down ---------------------------------------------------------
-    data = ex.iris_data()
 
     def s_train(folder: Path) -> dict:
         out = {}
@@ -198,7 +201,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         return out
 
     r.stage("train", {"train": asdict(ecfg.train), "qat": ecfg.qat_epochs,
-                      "seeds": ecfg.seeds}, ("fit",), s_train)
+                      "seeds": ecfg.seeds, "dataset": data.name, "split_seed": data.split_seed},
+            ("fit",), s_train)
     models = {k: ex.TrainedModel.from_dict(json.loads(Path(v["path"]).read_text()))
               for k, v in r.results["train"].items()}
     if done("train"):
