@@ -1,0 +1,69 @@
+"""Parasitic capacitance per net and between nets, on magic's model with the sky130 tables.
+
+The model is magic's (8.3, ``extract`` with its default options: distributed fringe, no corner
+terms) with the coefficients of ``imcflow/pdk/data/parasitics.yaml``; one module per effect:
+
+* ``substrate``: each wire's area and edge-fringe capacitance to the substrate;
+* ``overlap``: area coupling to the nearest conductor below, shielded by the planes between;
+* ``views``: the band in front of each edge, cut at the nearest conductor of its own layer
+  (within the 8 µm halo) — what the next three read;
+* ``sidewall``: coupling between facing edges of one layer, c·ℓ/(d + offset);
+* ``neighbours``: the substrate fringe a same-layer neighbour cuts off;
+* ``sideoverlap``: fringe onto conductors of other planes in the band, down and up, shielded by
+  the planes between, with the arctangent spread of ``law``;
+* ``resistance`` (optional): lumped wire resistance.
+
+Conductors (``conductors``): metals, li1, field poly; gates (poly over diffusion, on the poly's
+net), source/drain and tap diffusion and the n-well as coupling targets and shields (their own
+capacitance is in the device models), capm as a shield. Wiring over the n-well couples to the
+well's net, as magic does. Contacts and vias count as the metal around them.
+
+Where imcflow deliberately differs from magic: capm shields met4 from met3 inside a MIM (magic
+ignores capm and reports that area capacitance as wiring coupling; see the ``planes`` note in
+the data file). Capacitances come out in F.
+"""
+
+from __future__ import annotations
+
+import klayout.db as kdb
+
+from imcflow.extract.devices import Extraction
+from imcflow.extract.parasitics.conductors import Conductors, substrate_net
+from imcflow.extract.parasitics.neighbours import neighbour_shielding
+from imcflow.extract.parasitics.overlap import overlap_caps
+from imcflow.extract.parasitics.resistance import wire_resistance
+from imcflow.extract.parasitics.result import AF, SUBSTRATE, Ledger, Parasitics
+from imcflow.extract.parasitics.sideoverlap import sideoverlap_caps
+from imcflow.extract.parasitics.sidewall import sidewall_caps
+from imcflow.extract.parasitics.substrate import substrate_caps
+from imcflow.extract.parasitics.tech import Tech, coefficients
+from imcflow.extract.parasitics.views import compute_views
+
+__all__ = ["AF", "SUBSTRATE", "Parasitics", "coefficients", "extract_parasitics"]
+
+
+def _substrate_net(ext: Extraction) -> kdb.Net | None:
+    """The net the substrate belongs to (tied through p-taps), or None."""
+    return substrate_net(ext)
+
+
+def extract_parasitics(ext: Extraction, *, resistance: bool = False) -> Parasitics:
+    """Capacitance per net and between nets of ``ext`` (see the module docstring), F."""
+    tech = Tech.load()
+    cond = Conductors(ext, tech)
+    sub = substrate_net(ext)
+    ledger = Ledger(sub.cluster_id if sub is not None else None)
+    substrate_caps(cond, ledger)
+    overlap_caps(cond, ledger)
+    for kind in tech.wires:
+        if tech.perimeter_cap(kind) <= 0.0 or cond.material[kind].is_empty():
+            continue
+        views = compute_views(cond, kind)
+        sidewall_caps(views, cond, ledger)
+        neighbour_shielding(views, cond, ledger)
+        sideoverlap_caps(views, cond, ledger)
+    names = {n.cluster_id: n.name or f"_n{n.cluster_id}" for n in ext.circuit.each_net()}
+    par = ledger.result(names)
+    if resistance:
+        par.resistance = wire_resistance(cond)
+    return par
