@@ -53,15 +53,15 @@ def extract_parasitics(ext: Extraction, *, resistance: bool = False) -> Parasiti
     cond = Conductors(ext, tech)
     sub = substrate_net(ext)
     ledger = Ledger(sub.cluster_id if sub is not None else None)
-    substrate_caps(cond, ledger)
+    fringing = [k for k in tech.wires
+                if tech.perimeter_cap(k) > 0.0 and not cond.material[k].is_empty()]
+    views = {kind: compute_views(cond, kind) for kind in fringing}
+    substrate_caps(cond, ledger, {k: v.edges for k, v in views.items()})
     overlap_caps(cond, ledger)
-    for kind in tech.wires:
-        if tech.perimeter_cap(kind) <= 0.0 or cond.material[kind].is_empty():
-            continue
-        views = compute_views(cond, kind)
-        sidewall_caps(views, cond, ledger)
-        neighbour_shielding(views, cond, ledger)
-        sideoverlap_caps(views, cond, ledger)
+    for v in views.values():
+        sidewall_caps(v, cond, ledger)
+        neighbour_shielding(v, cond, ledger)
+        sideoverlap_caps(v, cond, ledger)
     names = {n.cluster_id: n.name or f"_n{n.cluster_id}" for n in ext.circuit.each_net()}
     par = ledger.result(names)
     if resistance:

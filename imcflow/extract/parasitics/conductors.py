@@ -1,27 +1,27 @@
-"""The conductors of an extraction, by kind, each shape tagged with its net; and point lookup.
+"""The conductors of an extraction, by kind, each shape tagged with its net, as boxes.
 
 Kinds (``imcflow/pdk/data/parasitics.yaml``: ``planes``) come from the regions of
 :func:`imcflow.extract.devices.extract_netlist`: the metals, li1, capm, the n-well, the
 source/drain and tap diffusions, and the drawn poly split into the **gate** (poly over
 diffusion, on the poly's net: a coupling target for what lies above and a shield, its own
-capacitance is the MOS model's) and **field poly** (the rest: a wire). Every region here is in
-database units and merged per net; the net is the ``NET`` property (the cluster id of the net
-in ``ext.circuit``).
+capacitance is the MOS model's) and **field poly** (the rest: a wire). Shapes are merged per
+net and cut into disjoint boxes tagged with the net (the cluster id of the net in
+``ext.circuit``). Database units throughout.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import klayout.db as kdb
+import numpy as np
 
 from imcflow.extract.devices import Extraction
+from imcflow.extract.parasitics.boxes import Boxes, pairs
 from imcflow.extract.parasitics.tech import Tech
 
-NET = 0  # property key of the net on tagged shapes
+NET = 0  # property key of the net on tagged klayout shapes
 KEEP = kdb.Region.NoPropertyConstraint  # booleans keep the first operand's properties
-PER_TAG = kdb.Region.SamePropertiesConstraint  # booleans between shapes with equal properties
 
 #: Region of ``ext.regions`` each kind's nets come from (``gate`` and ``poly`` split ``poly``).
 SOURCE = {"nwell": "nwell", "nsd": "nsd", "psd": "psd", "ntap": "ntap", "ptap": "ptap",
@@ -29,41 +29,8 @@ SOURCE = {"nwell": "nwell", "nsd": "nsd", "psd": "psd", "ntap": "ntap", "ptap": 
           "met4": "met4", "met5": "met5"}
 
 
-def boxes(poly: kdb.Polygon) -> Iterator[kdb.Box]:
-    """``poly`` cut into rectangles (it must be Manhattan)."""
-    if poly.is_box():
-        yield poly.bbox()
-    else:
-        for t in poly.decompose_trapezoids():
-            yield t.bbox()
-
-
-class NetIndex:
-    """Which net's shape of one kind covers a point: a bucket grid of the shapes' rectangles."""
-
-    def __init__(self, tagged: kdb.Region, cell: int) -> None:
-        self.cell = max(int(cell), 1)
-        self.buckets: dict[tuple[int, int], list[tuple[int, int, int, int, int]]] = \
-            defaultdict(list)
-        c = self.cell
-        for poly in tagged.each():
-            net = int(poly.property(NET))
-            for b in boxes(poly):
-                item = (b.left, b.bottom, b.right, b.top, net)
-                for ix in range(b.left // c, b.right // c + 1):
-                    for iy in range(b.bottom // c, b.top // c + 1):
-                        self.buckets[ix, iy].append(item)
-
-    def net_at(self, x: int, y: int) -> int | None:
-        """Net of the shape that contains (x, y) (boundary included), or None."""
-        for x0, y0, x1, y1, net in self.buckets.get((x // self.cell, y // self.cell), ()):
-            if x0 <= x <= x1 and y0 <= y <= y1:
-                return net
-        return None
-
-
 class Conductors:
-    """Net-tagged shapes per conductor kind, plane material and point lookup."""
+    """Net-tagged shapes per conductor kind (klayout regions and boxes) and plane shields."""
 
     def __init__(self, ext: Extraction, tech: Tech) -> None:
         self.ext = ext
@@ -78,15 +45,10 @@ class Conductors:
         diff = reg["diff"]
         self.tagged["gate"] = poly.and_(diff, KEEP)
         self.tagged["poly"] = poly.not_(diff, KEEP)
-        #: untagged merged material of each kind and each plane
+        #: untagged merged material of each kind
         self.material: dict[str, kdb.Region] = {k: _untagged(r) for k, r in self.tagged.items()}
-        self.plane_material: dict[str, kdb.Region] = {}
-        for plane in tech.planes:
-            m = kdb.Region()
-            for k in tech.kinds_on(plane):
-                m += self.material.get(k, kdb.Region())
-            self.plane_material[plane] = m.merged()
-        self._index: dict[str, NetIndex] = {}
+        self._boxes: dict[str, Boxes] = {}
+        self._shields: dict[tuple[str, ...], Boxes] = {}
 
     def _tag(self, region: kdb.Region) -> kdb.Region:
         """``region``'s shapes of every net, merged per net and tagged with it."""
@@ -107,18 +69,31 @@ class Conductors:
         """Kinds on ``plane`` that have shapes here."""
         return [k for k in self.tech.kinds_on(plane) if not self.material[k].is_empty()]
 
-    def shields(self, a: str, b: str) -> kdb.Region:
-        """Material of every plane strictly between the planes of kinds ``a`` and ``b``."""
-        out = kdb.Region()
-        for plane in self.tech.planes_between(a, b):
-            out += self.plane_material[plane]
-        return out.merged()
+    def boxes(self, kind: str) -> Boxes:
+        """The shapes of ``kind`` as disjoint boxes tagged with their net."""
+        if kind not in self._boxes:
+            self._boxes[kind] = Boxes.from_region(self.tagged[kind], NET)
+        return self._boxes[kind]
 
-    def index(self, kind: str) -> NetIndex:
-        """Point lookup for ``kind`` (built on first use)."""
-        if kind not in self._index:
-            self._index[kind] = NetIndex(self.tagged[kind], int(round(10.0 / self.dbu)))
-        return self._index[kind]
+    def shields(self, a: str, b: str) -> Boxes:
+        """All material of the planes strictly between the planes of kinds ``a`` and ``b``, as
+        disjoint boxes (what stands between the two)."""
+        planes = tuple(self.tech.planes_between(a, b))
+        if planes not in self._shields:
+            union = kdb.Region()
+            for plane in planes:
+                for k in self.tech.kinds_on(plane):
+                    union += self.material[k]
+            self._shields[planes] = Boxes.from_region(union.merged())
+        return self._shields[planes]
+
+    def nets_at(self, kind: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Net of the ``kind`` shape covering the unit square at each (x, y); −1 where none."""
+        probes = Boxes(x, y, x + 1, y + 1, np.arange(len(x), dtype=np.int64))
+        out = np.full(len(x), -1, dtype=np.int64)
+        i, j = pairs(probes, self.boxes(kind))
+        out[i] = self.boxes(kind).tag[j]
+        return out
 
     def each_tagged(self, kind: str) -> Iterable[tuple[int, kdb.Polygon]]:
         """(net, polygon) of every shape of ``kind``."""

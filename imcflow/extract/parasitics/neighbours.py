@@ -8,6 +8,7 @@ catches is its sidewall coupling, counted separately.)
 
 from __future__ import annotations
 
+from imcflow.extract.parasitics.boxes import group_sum
 from imcflow.extract.parasitics.conductors import Conductors
 from imcflow.extract.parasitics.law import fringe_share
 from imcflow.extract.parasitics.result import Ledger
@@ -20,7 +21,8 @@ def neighbour_shielding(views: Views, cond: Conductors, ledger: Ledger) -> None:
     perim_c = tech.perimeter_cap(views.kind)
     if perim_c <= 0.0:
         return
-    mult, scale = tech.substrate_mult(views.kind), tech.atan_scale
-    for i, length, d, _far in views.blocked:
-        cut = 1.0 - float(fringe_share(mult, d * um, scale))
-        ledger.to_substrate(int(views.net[i]), -perim_c * cut * length * um)
+    ids, length, dist, _far = views.blocked
+    cut = 1.0 - fringe_share(tech.substrate_mult(views.kind), dist * um, tech.atan_scale)
+    (own,), sums = group_sum([views.edges.net[ids]], perim_c * cut * length * um)
+    for n, v in zip(own.tolist(), sums.tolist(), strict=True):
+        ledger.to_substrate(n, -v)

@@ -74,17 +74,23 @@ class Comparison:
         }
 
 
-def find_set(env: str, *relative: str) -> Path:
-    """A reference folder: ``$env`` if set, else ``relative`` to the repository root.
+def find_set(env: str, relative: str) -> Path:
+    """A reference folder: ``$env`` if set, else ``relative`` (e.g. ``shared/pex_bench``) beside
+    the repository root or beside one of its parent folders (the first that exists).
 
-    Raises :class:`DataError` (with what was tried) if it has no ``bench.json``.
+    Raises :class:`DataError` naming what was tried if there is no ``bench.json`` there.
     """
-    root = Path(__file__).resolve().parents[3]
-    path = Path(os.environ[env]) if os.environ.get(env) else root.joinpath(*relative)
-    if not (path / "bench.json").is_file():
-        raise DataError(f"reference set not found: {path / 'bench.json'} (set {env} to the "
-                        f"folder that holds bench.json and the GDS files)")
-    return path
+    if os.environ.get(env):
+        tried = [Path(os.environ[env])]
+    else:
+        root = Path(__file__).resolve().parents[3]
+        tried = [parent / relative for parent in root.parents]
+    for path in tried:
+        if (path / "bench.json").is_file():
+            return path
+    raise DataError(f"reference set not found: no bench.json in {tried[0]}"
+                    + (f" or {len(tried) - 1} folders above" if len(tried) > 1 else "")
+                    + f" (set {env} to the folder that holds bench.json and the GDS files)")
 
 
 def compare_set(folder: str | os.PathLike[str]) -> Comparison:

@@ -6,6 +6,7 @@ with ``c·ℓ/(d + offset)``. Both facing edges see each other, so each adds hal
 
 from __future__ import annotations
 
+from imcflow.extract.parasitics.boxes import group_sum
 from imcflow.extract.parasitics.conductors import Conductors
 from imcflow.extract.parasitics.law import sidewall_coupling
 from imcflow.extract.parasitics.result import Ledger
@@ -18,8 +19,10 @@ def sidewall_caps(views: Views, cond: Conductors, ledger: Ledger) -> None:
     if c <= 0.0:
         return
     um = cond.dbu
-    for i, length, d, far in views.blocked:
-        own = int(views.net[i])
-        if far != own:
-            ledger.between(own, far, 0.5 * float(sidewall_coupling(c, offset, length * um,
-                                                                   d * um)))
+    ids, length, dist, far = views.blocked
+    own = views.edges.net[ids]
+    other = own != far
+    cc = 0.5 * sidewall_coupling(c, offset, length[other] * um, dist[other] * um)
+    (a, b), sums = group_sum([own[other], far[other]], cc)
+    for x, y, v in zip(a.tolist(), b.tolist(), sums.tolist(), strict=True):
+        ledger.between(x, y, v)
