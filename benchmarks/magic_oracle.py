@@ -3,8 +3,9 @@
 Needs a magic build (≥ 8.3.411) and the sky130A tech file; neither is part of imcflow. The
 recipe is the one the shared pex_bench documents: read the GDS (default rescaling), flatten,
 extract with coupling capacitance (magic's default options), write a flat ngspice netlist
-with every capacitor (``ext2spice cthresh 0``). The netlist's capacitors are summed per net
-(to the substrate) and per pair of nets. Capacitances in fF.
+(``ext2spice cthresh 0``). The capacitances are read from magic's flat ``.ext`` file — the same
+values as the netlist's, at full precision (the netlist prints capacitors below about 1 aF as
+0) — and summed per net (to the substrate) and per pair of nets. Capacitances in fF.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -77,9 +79,50 @@ def run_magic(gds: str | os.PathLike[str], top: str, *, magic: str, tech: str) -
                                str(script)], cwd=work, capture_output=True, text=True,
                               timeout=600, stdin=subprocess.DEVNULL)
         netlist = Path(work) / f"{top}_flat.spice"
-        if "ORACLE_DONE" not in proc.stdout or not netlist.is_file():
+        ext = Path(work) / f"{top}_flat.ext"
+        if "ORACLE_DONE" not in proc.stdout or not netlist.is_file() or not ext.is_file():
             raise RuntimeError(f"magic failed on {gds}:\n{(proc.stdout + proc.stderr)[-2000:]}")
-        return parse_netlist(netlist.read_text())
+        caps = parse_ext(ext.read_text())
+        caps.devices = parse_netlist(netlist.read_text()).devices
+        return caps
+
+
+def parse_ext(text: str) -> MagicCaps:
+    """Capacitances of a flat magic ``.ext`` file (fF): ``node`` records carry each node's
+    capacitance to the substrate (aF × the ``scale`` line's cscale), ``cap`` records the
+    coupling between two nodes, ``equiv`` records name aliases. Where p-taps tie the substrate
+    to a labelled net, magic names the ``substrate`` record after it; capacitance to it then
+    counts as coupling to that net, as in magic's netlist."""
+    caps = MagicCaps()
+    cscale, alias, sub = 1.0, {}, None
+    records = [shlex.split(line) for line in text.splitlines() if line.strip()]
+    for r in records:
+        if r[0] == "scale":
+            cscale = float(r[2])
+        elif r[0] == "equiv":
+            alias[r[2]] = r[1]
+        elif r[0] == "substrate" and r[1] not in SUBSTRATE_NODES:
+            sub = r[1]
+    for r in records:
+        if r[0] == "node":
+            c = float(r[3]) * cscale * 1e-3
+            if sub is None:
+                caps.to_substrate[r[1]] = caps.to_substrate.get(r[1], 0.0) + c
+            else:
+                key = (min(r[1], sub), max(r[1], sub))
+                caps.coupling[key] = caps.coupling.get(key, 0.0) + c
+        elif r[0] == "cap":
+            a, b = alias.get(r[1], r[1]), alias.get(r[2], r[2])
+            if a == b:
+                continue
+            c = float(r[3]) * cscale * 1e-3
+            if a in SUBSTRATE_NODES or b in SUBSTRATE_NODES:
+                net = b if a in SUBSTRATE_NODES else a
+                caps.to_substrate[net] = caps.to_substrate.get(net, 0.0) + c
+            else:
+                key = (min(a, b), max(a, b))
+                caps.coupling[key] = caps.coupling.get(key, 0.0) + c
+    return caps
 
 
 def _value_ff(token: str) -> float:
