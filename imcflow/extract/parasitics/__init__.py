@@ -39,7 +39,7 @@ from imcflow.extract.parasitics.substrate import substrate_caps
 from imcflow.extract.parasitics.tech import Tech, coefficients
 from imcflow.extract.parasitics.views import compute_views
 
-__all__ = ["AF", "SUBSTRATE", "Parasitics", "coefficients", "extract_parasitics"]
+__all__ = ["AF", "SUBSTRATE", "Parasitics", "Tech", "coefficients", "extract_parasitics"]
 
 
 def _substrate_net(ext: Extraction) -> kdb.Net | None:
@@ -47,9 +47,13 @@ def _substrate_net(ext: Extraction) -> kdb.Net | None:
     return substrate_net(ext)
 
 
-def extract_parasitics(ext: Extraction, *, resistance: bool = False) -> Parasitics:
-    """Capacitance per net and between nets of ``ext`` (see the module docstring), F."""
-    tech = Tech.load()
+def extract_parasitics(ext: Extraction, *, resistance: bool = False,
+                       tech: Tech | None = None) -> Parasitics:
+    """Capacitance per net and between nets of ``ext`` (see the module docstring), F.
+
+    ``tech``: the coefficient tables (default: the installed ``parasitics.yaml``).
+    """
+    tech = tech or Tech.load()
     cond = Conductors(ext, tech)
     sub = substrate_net(ext)
     ledger = Ledger(sub.cluster_id if sub is not None else None)
