@@ -204,3 +204,18 @@ def test_resistance_of_a_wire() -> None:
     par, ids = _par(c, resistance=True)
     # 20 / 0.5 = 40 squares (+ w/l) of met1 at 0.125 Ω/□
     assert par.resistance[ids["wire"]] == pytest.approx(0.125 * (40 + 0.025), rel=1e-9)
+
+
+def test_unmodelled_geometry_is_reported() -> None:
+    import klayout.db as kdb
+
+    c = synth.Canvas("warn")
+    c.box("met1", 0, 0, 10, 1)
+    c.label("met1", "a", 1, 0.5)
+    c.top.shapes(c.layer("met2")).insert(
+        kdb.DPolygon([kdb.DPoint(0, 0), kdb.DPoint(5, 5), kdb.DPoint(5, 0)]))
+    c.box("dnwell", -5, -5, 20, 20)
+    ext = devices.extract_netlist(gds.from_layout(c.layout))
+    parasitics.extract_parasitics(ext)
+    text = " ".join(ext.warnings)
+    assert "deep n-well" in text and "non-Manhattan shapes on met2" in text

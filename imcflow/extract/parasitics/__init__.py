@@ -18,9 +18,19 @@ net), source/drain and tap diffusion and the n-well as coupling targets and shie
 capacitance is in the device models), capm as a shield. Wiring over the n-well couples to the
 well's net, as magic does. Contacts and vias count as the metal around them.
 
-Where imcflow deliberately differs from magic: capm shields met4 from met3 inside a MIM (magic
-ignores capm and reports that area capacitance as wiring coupling; see the ``planes`` note in
-the data file). Capacitances come out in F.
+Where imcflow deliberately differs from magic:
+
+* capm shields met4 from met3 inside a MIM. magic leaves capm out of its plane stack and reports
+  the top plate's area capacitance to the bottom plate (and the fringe of its edges over the capm
+  margin) as wiring coupling; physically capm, on the top plate's net, lies between them, and the
+  capm–met3 capacitance is the MIM device's. Fringe from wires above onto the capm margin goes to
+  the top plate, not the bottom one. On the demo layout this is the only sizeable difference
+  (about 40 fF on each membrane; see the ``planes`` note in the data file).
+* Two small accounting slips of magic are not copied (see ``sideoverlap``): a substrate share
+  taken twice over an own-net conductor under a shield, and contact-bordered edges whose fringe
+  passes through shields. They move a MOSFET terminal net's total by up to a few per cent.
+
+Capacitances come out in F.
 """
 
 from __future__ import annotations
@@ -47,6 +57,18 @@ def _substrate_net(ext: Extraction) -> kdb.Net | None:
     return substrate_net(ext)
 
 
+def _warn_unmodelled(ext: Extraction, cond: Conductors) -> None:
+    """Note geometry the model covers only approximately in ``ext.warnings``."""
+    if "dnwell" in ext.regions and not ext.regions["dnwell"].is_empty():
+        ext.warnings.append("parasitics: deep n-well is not modelled (wiring over it couples "
+                            "to the substrate, as if it were absent)")
+    slanted = sorted(k for k, r in cond.material.items() if not r.non_rectilinear().is_empty())
+    if slanted:
+        ext.warnings.append("parasitics: non-Manhattan shapes on " + ", ".join(slanted)
+                            + " are approximated (equal-area boxes; slanted edges carry only "
+                              "their substrate fringe)")
+
+
 def extract_parasitics(ext: Extraction, *, resistance: bool = False,
                        tech: Tech | None = None) -> Parasitics:
     """Capacitance per net and between nets of ``ext`` (see the module docstring), F.
@@ -55,6 +77,7 @@ def extract_parasitics(ext: Extraction, *, resistance: bool = False,
     """
     tech = tech or Tech.load()
     cond = Conductors(ext, tech)
+    _warn_unmodelled(ext, cond)
     sub = substrate_net(ext)
     ledger = Ledger(sub.cluster_id if sub is not None else None)
     fringing = [k for k in tech.wires
