@@ -67,6 +67,12 @@ class Boxes:
                     rows.append((cx - w // 2, b.bottom, cx - w // 2 + w, b.top, tag))
         return cls.from_rows(rows)
 
+    @classmethod
+    def concat(cls, *parts: Boxes) -> Boxes:
+        """The boxes of ``parts`` one after the other."""
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("x0", "y0", "x1", "y1", "tag")))
+
     def __len__(self) -> int:
         return len(self.tag)
 
@@ -75,14 +81,6 @@ class Boxes:
 
     def area(self) -> np.ndarray:
         return (self.x1 - self.x0) * (self.y1 - self.y0)
-
-    def to_region(self) -> kdb.Region:
-        """The boxes as an untagged klayout region."""
-        reg = kdb.Region()
-        for x0, y0, x1, y1 in zip(self.x0.tolist(), self.y0.tolist(), self.x1.tolist(),
-                                  self.y1.tolist(), strict=True):
-            reg.insert(kdb.Box(x0, y0, x1, y1))
-        return reg
 
 
 def _cells(b: Boxes, cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,12 +22,12 @@ def fringe_share(mult: float, d: np.ndarray | float, scale: float) -> np.ndarray
 
 
 def band_share(mult: float, d_near: np.ndarray, d_far: np.ndarray, length: np.ndarray,
-               scale: float) -> float:
-    """Σ ℓ·(share(d_far) − share(d_near)) over bands (µm): the edge length, in µm, whose whole
-    fringe the bands receive."""
+               scale: float) -> np.ndarray:
+    """ℓ·(share(d_far) − share(d_near)) of each band (µm): the length of edge whose whole fringe
+    the band in front of an edge segment ℓ long, from d_near to d_far, receives."""
     d_near = np.maximum(np.asarray(d_near, dtype=float), 0.0)
-    return float(np.sum(np.asarray(length, dtype=float)
-                        * (fringe_share(mult, d_far, scale) - fringe_share(mult, d_near, scale))))
+    return np.asarray(length, dtype=float) * (fringe_share(mult, d_far, scale)
+                                              - fringe_share(mult, d_near, scale))
 
 
 def sidewall_coupling(c: float, offset: float, length: float | np.ndarray,

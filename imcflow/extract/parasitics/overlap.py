@@ -31,10 +31,11 @@ def overlap_caps(cond: Conductors, ledger: Ledger) -> None:
                 lower = cond.boxes(target)
                 over, i, j = intersect(upper, lower)
                 own, other = upper.tag[i], lower.tag[j]
-                area = over.area().astype(float)
-                shade, k, _ = intersect(over, cond.shields(kind, target))
+                # the parts a plane between covers come off (shields are disjoint boxes)
+                covered, k, _ = intersect(over, cond.shields(kind, target))
                 keys = [_cat(own, own[k]), _cat(other, other[k])]
-                (a, b), sums = group_sum(keys, _cat(area, -shade.area().astype(float)) * um2)
+                area = _cat(over.area(), -covered.area()).astype(float) * um2
+                (a, b), sums = group_sum(keys, area)
                 for x, y, s in zip(a.tolist(), b.tolist(), sums.tolist(), strict=True):
                     ledger.to_substrate(x, -area_c * s)
                     ledger.between(x, y, ov * s)

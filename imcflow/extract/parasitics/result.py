@@ -32,8 +32,13 @@ class Parasitics:
 
     def by_name(self) -> dict[str, float]:
         """Total wiring capacitance per named net, F."""
-        nets = set(self.ground) | {k for pair in self.coupling for k in pair}
-        return {self.names.get(n, f"_n{n}"): self.total(n) for n in nets if n != SUBSTRATE}
+        tot: dict[int, float] = defaultdict(float)
+        for n, c in self.ground.items():
+            tot[n] += c
+        for (a, b), c in self.coupling.items():
+            tot[a] += c
+            tot[b] += c
+        return {self.names.get(n, f"_n{n}"): c for n, c in tot.items() if n != SUBSTRATE}
 
 
 class Ledger:

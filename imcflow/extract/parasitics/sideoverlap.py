@@ -25,7 +25,7 @@ import numpy as np
 
 from imcflow.extract.parasitics.boxes import Boxes, group_sum, intersect
 from imcflow.extract.parasitics.conductors import Conductors
-from imcflow.extract.parasitics.law import fringe_share
+from imcflow.extract.parasitics.law import band_share
 from imcflow.extract.parasitics.result import Ledger
 from imcflow.extract.parasitics.views import Views
 
@@ -44,17 +44,15 @@ def sideoverlap_caps(views: Views, cond: Conductors, ledger: Ledger) -> None:
             c_so = tech.sideoverlap(kind, target)
             if c_so <= 0.0:
                 continue
-            lower = cond.boxes(target)
-            seen, _, j = intersect(views.visible, lower)
-            shade, k, _ = intersect(seen, cond.shields(kind, target))
-            parts = Boxes(np.concatenate([seen.x0, shade.x0]), np.concatenate([seen.y0, shade.y0]),
-                          np.concatenate([seen.x1, shade.x1]), np.concatenate([seen.y1, shade.y1]),
-                          np.concatenate([seen.tag, shade.tag]))
-            sign = np.concatenate([np.ones(len(seen)), -np.ones(len(shade))])
-            other = lower.tag[np.concatenate([j, j[k]])]
-            mult = tech.fringe_mult(kind, target)
-            share = sign * _band_shares(views, cond, parts, mult)
+            found = cond.boxes(target)
+            seen, _, j = intersect(views.visible, found)
+            # the parts a plane between covers count negatively (shields are disjoint boxes)
+            covered, k, _ = intersect(seen, cond.shields(kind, target))
+            parts = Boxes.concat(seen, covered)
+            sign = np.concatenate([np.ones(len(seen)), -np.ones(len(covered))])
+            other = found.tag[np.concatenate([j, j[k]])]
             own = views.edges.net[parts.tag]
+            share = sign * _band_shares(views, cond, parts, tech.fringe_mult(kind, target))
             (a, b), sums = group_sum([own, other], share)
             for x, y, s in zip(a.tolist(), b.tolist(), sums.tolist(), strict=True):
                 ledger.between(x, y, c_so * s)
@@ -67,8 +65,6 @@ def sideoverlap_caps(views: Views, cond: Conductors, ledger: Ledger) -> None:
 
 def _band_shares(views: Views, cond: Conductors, parts: Boxes, mult: float) -> np.ndarray:
     """Fringe share (µm of edge) each box in front of its edge receives with ``mult``."""
-    um, scale = cond.dbu, cond.tech.atan_scale
+    um = cond.dbu
     a0, a1, near, far = views.edges.frame(parts.tag, parts)
-    near = np.maximum(near, 0) * um
-    return (a1 - a0) * um * (fringe_share(mult, far * um, scale)
-                             - fringe_share(mult, near, scale))
+    return band_share(mult, near * um, far * um, (a1 - a0) * um, cond.tech.atan_scale)

@@ -40,7 +40,7 @@ class Edges:
     base: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
-    slanted: list[tuple[int, int]]
+    slanted: list[tuple[int, float]]
 
     def boxes_ahead(self, depth: np.ndarray) -> Boxes:
         """For each edge, the box from the edge out to ``depth`` (tagged with the edge id)."""
