@@ -219,3 +219,26 @@ def test_unmodelled_geometry_is_reported() -> None:
     parasitics.extract_parasitics(ext)
     text = " ".join(ext.warnings)
     assert "deep n-well" in text and "non-Manhattan shapes on met2" in text
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_box_pairs_match_brute_force(seed: int) -> None:
+    """The grid pair query finds exactly the overlapping pairs (positive area), each once."""
+    import numpy as np
+
+    from imcflow.extract.parasitics.boxes import Boxes, pairs
+
+    rng = np.random.default_rng(seed)
+
+    def boxes(n: int, big: int) -> Boxes:
+        x0, y0 = rng.integers(-5000, 50000, n), rng.integers(-5000, 50000, n)
+        w, h = rng.integers(1, big, n), rng.integers(1, big, n)
+        return Boxes(x0, y0, x0 + w, y0 + h, np.arange(n))
+
+    a, b = boxes(300, 3000), boxes(200, 30000)
+    i, j = pairs(a, b)
+    got = sorted(zip(i.tolist(), j.tolist(), strict=True))
+    want = sorted((p, q) for p in range(len(a)) for q in range(len(b))
+                  if max(a.x0[p], b.x0[q]) < min(a.x1[p], b.x1[q])
+                  and max(a.y0[p], b.y0[q]) < min(a.y1[p], b.y1[q]))
+    assert got == want and len(want) > 50

@@ -76,9 +76,6 @@ class Boxes:
     def __len__(self) -> int:
         return len(self.tag)
 
-    def take(self, idx: np.ndarray) -> Boxes:
-        return Boxes(self.x0[idx], self.y0[idx], self.x1[idx], self.y1[idx], self.tag[idx])
-
     def area(self) -> np.ndarray:
         return (self.x1 - self.x0) * (self.y1 - self.y0)
 
