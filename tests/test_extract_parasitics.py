@@ -235,10 +235,13 @@ def test_box_pairs_match_brute_force(seed: int) -> None:
         w, h = rng.integers(1, big, n), rng.integers(1, big, n)
         return Boxes(x0, y0, x0 + w, y0 + h, np.arange(n))
 
-    a, b = boxes(300, 3000), boxes(200, 30000)
+    rails = Boxes(np.full(5, -9000), np.arange(5) * 9000, np.full(5, 200000),
+                  np.arange(5) * 9000 + 500, np.arange(5))   # far longer than the rest
+    a, b = Boxes.concat(boxes(300, 3000), rails), Boxes.concat(boxes(200, 30000), rails)
     i, j = pairs(a, b)
     got = sorted(zip(i.tolist(), j.tolist(), strict=True))
     want = sorted((p, q) for p in range(len(a)) for q in range(len(b))
                   if max(a.x0[p], b.x0[q]) < min(a.x1[p], b.x1[q])
                   and max(a.y0[p], b.y0[q]) < min(a.y1[p], b.y1[q]))
     assert got == want and len(want) > 50
+    assert any(p >= 300 for p, _ in want) and any(q >= 200 for _, q in want)

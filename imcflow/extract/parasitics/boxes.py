@@ -92,20 +92,58 @@ def _cells(b: Boxes, cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return idx, np.repeat(cx0, n) + k % nx_r, np.repeat(cy0, n) + k // nx_r
 
 
-def _cell_size(a: Boxes, b: Boxes) -> int:
-    """Grid cell: twice the median size (√area) of the boxes of both sets, within
-    [CELL_MIN, CELL_MAX] (few cells per box, few boxes per cell)."""
-    size = np.sqrt(np.concatenate([a.area(), b.area()]).astype(float))
+#: A box longer than this many grid cells is paired on a grid of its own (coarser) size.
+BIG = 16
+
+
+def _cell_size(*sets: Boxes) -> int:
+    """Grid cell: twice the median size (√area) of the boxes, within [CELL_MIN, CELL_MAX]
+    (few cells per box, few boxes per cell)."""
+    size = np.sqrt(np.concatenate([b.area() for b in sets]).astype(float))
     return int(np.clip(2 * np.median(size), CELL_MIN, CELL_MAX))
 
 
-def pairs(a: Boxes, b: Boxes, cell: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (i, j) of every box a[i] that overlaps b[j] with positive area, once each."""
+def pairs(a: Boxes, b: Boxes) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (i, j) of every box a[i] that overlaps b[j] with positive area, once each.
+
+    Boxes much longer than the typical one (rails, wells, plates) would be copied into very
+    many cells of a fine grid; they are paired with everything on a grid of their own size.
+    """
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     if len(a) == 0 or len(b) == 0:
         return empty
-    if cell is None:
-        cell = _cell_size(a, b)
+    cell = _cell_size(a, b)
+    big_a = np.maximum(a.x1 - a.x0, a.y1 - a.y0) > BIG * cell
+    big_b = np.maximum(b.x1 - b.x0, b.y1 - b.y0) > BIG * cell
+    if not big_a.any() and not big_b.any():
+        return _grid_pairs(a, b, cell)
+    sa, sb = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
+    la, lb = np.flatnonzero(big_a), np.flatnonzero(big_b)
+    # small with small on the fine grid; the big ones of a with all of b, and the small of a
+    # with the big ones of b, each on a grid sized to those big boxes
+    jobs = [(sa, sb, cell)]
+    if len(la):
+        jobs.append((la, np.arange(len(b)), _cell_size(_subset(a, la))))
+    if len(lb):
+        jobs.append((sa, lb, _cell_size(_subset(b, lb))))
+    out_i, out_j = [], []
+    for ia, ib, c in jobs:
+        if len(ia) and len(ib):
+            i, j = _grid_pairs(_subset(a, ia), _subset(b, ib), c)
+            out_i.append(ia[i])
+            out_j.append(ib[j])
+    if not out_i:
+        return empty
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
+def _subset(b: Boxes, idx: np.ndarray) -> Boxes:
+    return Boxes(b.x0[idx], b.y0[idx], b.x1[idx], b.y1[idx], b.tag[idx])
+
+
+def _grid_pairs(a: Boxes, b: Boxes, cell: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pairs` on one grid of ``cell`` database units."""
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     ia, ax, ay = _cells(a, cell)
     ib, bx, by = _cells(b, cell)
     lo = min(ax.min(), bx.min()), min(ay.min(), by.min())
