@@ -26,7 +26,6 @@ from imcflow.fit.transient import (
     LayerPhysics,
     LayerWaveforms,
     fit_layer,
-    predict,
 )
 from imcflow.sim.characterize import CharDataset
 from imcflow.sim.dc import DCDataset
@@ -172,18 +171,3 @@ def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up", *,
         else:
             out.append((layer_physics(layer, ldc, spec.T), fl))
     return out
-
-
-def predict_network(models: list[tuple[LayerPhysics, FittedLayer]], inputs: np.ndarray
-                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per layer: model output times [N, n_out] (fire phase; 1 = no spike) and fired flags, each
-    layer driven by the previous layer's *model* outputs (no spike where it did not fire)."""
-    t = np.asarray(inputs, dtype=float)
-    times, fired = [], []
-    for phys, fl in models:
-        t_out, _ = predict(phys, fl, t)
-        f = t_out < 1.0 - 1e-9
-        times.append(t_out)
-        fired.append(f)
-        t = np.where(f, t_out, np.inf)
-    return times, fired
