@@ -8,7 +8,6 @@ their residuals before and after the transient fit.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imcflow import atomicio
+from imcflow import atomicio, jsonio
 from imcflow.errors import DataError
 from imcflow.fit.capacitance import CapacitanceModel, fit_capacitance_model
 from imcflow.fit.physics import LayerDC, fit_dc, layer_physics, top_down_layer
@@ -76,13 +75,8 @@ class NetworkFit:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NetworkFit:
         p = Path(path)
-        try:
-            d = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise DataError(f"fit file not found: {p}") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{p} is not a readable fit file: {exc}") from None
-        if d.get("format") != FORMAT:
+        d = jsonio.load(p, "fit file")
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise DataError(f"{p} is not an imcflow fit file")
         try:
             return cls(spec_name=d["spec_name"], T_s=float(d["T_s"]),
