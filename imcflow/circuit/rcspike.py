@@ -55,8 +55,8 @@ def _ident(name: str) -> str:
 
 def net_class(net: str) -> str:
     """Net class of a cell or network net (a key of the PDK's wire styles): ``signal`` (spike
-    inputs, neuron outputs), ``control`` (the neuron row's clocks and levels), ``bias`` (synapse
-    biases), ``membrane`` (bit lines), ``supply``."""
+    inputs ``in``/``inb``/``spk``/``spkb``, neuron outputs), ``control`` (the neuron row's
+    clocks and levels), ``bias`` (synapse biases), ``membrane`` (bit lines), ``supply``."""
     base = net.rsplit("_", 1)[-1] if "_" in net else net
     if base in SUPPLIES:
         return "supply"
@@ -66,7 +66,7 @@ def net_class(net: str) -> str:
         return "control"
     if base.startswith("mem"):
         return "membrane"
-    if base.startswith(("in", "out")):
+    if base.startswith(("in", "out", "spk")):
         return "signal"
     raise ValueError(f"net {net!r} has no net class")
 

@@ -262,6 +262,17 @@ def lvs_extraction(ext: Extraction, schematic: str | Library, top: str,
     n_lay = sum(1 for _ in ext.circuit.each_device())
     n_ref = sum(1 for _ in sc.each_device())
     issues = list(dict.fromkeys(logger.issues))
+    # Two ports on one layout net is a short, even where the comparer cannot see it (a port net
+    # with no device, e.g. an input line no synapse uses, merged with a neighbour).
+    shorted: dict[int, list[str]] = {}
+    for pin in ext.circuit.each_pin():
+        net = ext.circuit.net_for_pin(pin.id())
+        if net is not None:
+            shorted.setdefault(net.cluster_id, []).append(pin.name())
+    for names in shorted.values():
+        if len(names) > 1:
+            ok = False
+            issues.append(f"short: ports {', '.join(names)} are one net in the layout")
     if not ok and not issues:
         issues.append("netlists differ (no detail from the comparer)")
     return LvsReport(gds=str(ext.design.path), top=top, match=bool(ok), layout_devices=n_lay,
