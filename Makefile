@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 IMC   := $(VENV)/bin/imcflow
 STAMP := $(VENV)/.setup-stamp
 SUDO  := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PKGS := ngspice libngspice0 libngspice0-dev dataset-fashion-mnist
+APT_PKGS := ngspice libngspice0 libngspice0-dev dataset-fashion-mnist klayout
 SPEC  ?= netlists/demo_spec.json
 FLOW  ?= runs/flow
 WORKERS ?= 2

@@ -23,6 +23,7 @@ _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.netlist.cli",
     "imcflow.layout.cli",
     "imcflow.extract.cli",
+    "imcflow.signoff.cli",
     "imcflow.sim.cli",
     "imcflow.flow.cli",
 )

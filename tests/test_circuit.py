@@ -26,7 +26,7 @@ from imcflow.extract import devices as dev_mod
 from imcflow.extract import gds
 from imcflow.extract.lvs import lvs, lvs_extraction
 from imcflow.layout.cells import neuron_devices
-from imcflow.netlist.cells import network_subckts, render_cell
+from imcflow.netlist.cells import network_subckts, render_cell, render_flat
 from imcflow.spec import DesignSpec, default_spec, make_layer, validate
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -86,6 +86,15 @@ def test_flatten_resolves_parameters_and_hierarchy() -> None:
     assert (mim.w, mim.l) == (9.0, 9.0) and mim.nets == ("a_mem1", "vss")
     # layer b's inputs are layer a's outputs
     assert next(d for d in flat if d.name == "Xb.XSN_0_0.SEL").nets[1] == "a_out0"
+
+
+def test_flat_rendering_has_numeric_sizes() -> None:
+    spec = small_spec()
+    lib = rcspike.network(spec)
+    text = render_flat(lib)
+    assert "{" not in text and text.count("\nX") == len(lib.flatten())
+    assert "XXa_XSN_1_1_SEL Xa_XSN_1_1_x in1 vss vss sky130_fd_pr__nfet_01v8 W=2.52 L=0.15 nf=3" \
+        in text
 
 
 def test_bad_names_and_shapes_are_refused() -> None:

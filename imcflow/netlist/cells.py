@@ -10,6 +10,7 @@ byte-identical text.
 
 from __future__ import annotations
 
+from imcflow import pdk
 from imcflow.circuit import (
     Cell,
     Device,
@@ -25,7 +26,7 @@ from imcflow.netlist.format import fmt
 from imcflow.spec import DesignSpec, LayerSpec
 
 __all__ = ["layer_ports", "layer_subckt", "network_ports", "network_subckts", "neuron_subckt",
-           "render_cell", "render_library", "synapse_subckts"]
+           "render_cell", "render_flat", "render_library", "synapse_subckts"]
 
 
 def _value(v: Value) -> str:
@@ -69,6 +70,22 @@ def render_library(lib: Library) -> str:
     """All cells of ``lib`` after its title comment."""
     head = f"* {lib.title}\n\n" if lib.title else ""
     return head + "\n".join(render_cell(c) for c in lib.cells)
+
+
+def render_flat(lib: Library, top: str | None = None) -> str:
+    """Cell ``top`` (default: the last) flattened into one ``.subckt`` with numeric sizes —
+    for tools that do not evaluate subcircuit parameters (netgen). Internal nets and devices are
+    named by their instance path with ``_`` for the separator (``Xl1_XN0_dx``)."""
+    cell = lib.cell(top) if top is not None else lib.top
+    lines = [f"* {lib.title} (flat)" if lib.title else "* flat",
+             " ".join([".subckt", cell.name, *cell.ports])]
+    for d in lib.flatten(cell.name):
+        nets = " ".join(n.replace(".", "_") for n in d.nets)
+        size = f"W={_value(d.w)} L={_value(d.l)}"
+        nf = f" nf={d.nf}" if pdk.get().role(d.role).is_mos else ""
+        lines.append(f"X{d.name.replace('.', '_')} {nets} {d.model} {size}{nf}")
+    lines += [f".ends {cell.name}", ""]
+    return "\n".join(lines)
 
 
 def synapse_subckts(layer: LayerSpec) -> str:
