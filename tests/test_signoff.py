@@ -259,3 +259,19 @@ def test_parsers() -> None:
 def test_signoff_cli_help(capsys) -> None:
     assert cli.main(["signoff", "--help"]) == 0
     assert "--pdk-root" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["missing.gds"], "GDS file not found"),
+    (["{gds}", "--timeout", "0"], "timeout must be positive"),
+    (["{gds}", "--spec", "nope.json"], "spec file not found"),
+])
+def test_bad_input_is_a_one_line_error(design, tmp_path, monkeypatch, capsys, args,
+                                       fragment) -> None:
+    _, gds, _ = design
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PDK_ROOT", raising=False)
+    argv = ["signoff", *[a.format(gds=gds) for a in args]]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err, err

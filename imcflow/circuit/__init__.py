@@ -37,6 +37,7 @@ from imcflow.circuit.rcspike import (
     network,
     network_ports,
     neuron,
+    neuron_internal_nets,
     synapse,
 )
 
@@ -44,5 +45,5 @@ __all__ = [
     "CONTROL_NETS", "NEURON_CONTROLS", "SUPPLIES", "SYNAPSE_BIASES", "Cell", "Device",
     "FlatDevice", "Instance", "Library", "Param", "Value", "check_name", "crossbar",
     "discharger", "discharger_devices", "l_min", "layer_cells", "layer_ports", "net_class",
-    "network", "network_ports", "neuron", "resolve", "synapse",
+    "network", "network_ports", "neuron", "neuron_internal_nets", "resolve", "synapse",
 ]

@@ -139,6 +139,13 @@ def neuron(layer: LayerSpec) -> Cell:
     ), params=(("cw", 7), ("cl", 7)))
 
 
+def neuron_internal_nets() -> tuple[str, ...]:
+    """The neuron's internal nets (not ports), sorted; they do not depend on sizes."""
+    probe = LayerSpec(name="probe", width_um=((1.0,),), fingers=((1,),), mim_w_um=(7.0,),
+                      mim_l_um=(7.0,))
+    return tuple(sorted(neuron(probe).internal_nets()))
+
+
 # --------------------------------------------------------------------------- layer
 def layer_ports(layer: LayerSpec) -> list[str]:
     """Port order of ``imc_layer_<name>``."""

@@ -207,8 +207,7 @@ def synapse_cell(layout: kdb.Layout, name: str, g: RowGeom, pitch: int, sign: in
 # --------------------------------------------------------------------------- neuron
 #: Channel tracks of the neuron, top to bottom (``vss`` on top: the MIM plate drops onto it;
 #: ``mem`` next: the bit line arrives from above).
-TRACKS = ("vss", "mem", "vdd", *NEURON_CONTROLS, "out", "outb",
-          "c1", "c2", "c3", "cx", "dx", "nx")
+TRACKS = ("vss", "mem", "vdd", *NEURON_CONTROLS, "out", "outb", *rcspike.neuron_internal_nets())
 GLOBAL_TRACKS = ("vss", "vdd", *NEURON_CONTROLS)
 TRACK_PITCH = 500
 TRACK_W = 260

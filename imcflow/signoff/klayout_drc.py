@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imcflow import atomicio
 from imcflow.signoff.tools import ToolFailed
 
 #: The deck's rule groups: front end, back end, off-grid/angle, seal ring, floating metal.
@@ -87,7 +88,7 @@ def run_deck(klayout: str, deck: Path, gds: Path, top: str, out_dir: Path,
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"klayout DRC ran past {timeout_s:g} s on {gds}") from None
     dt = time.perf_counter() - t0
-    log.write_text(f"$ {' '.join(argv)}\n{r.stdout}{r.stderr}", encoding="utf-8")
+    atomicio.write_text(log, f"$ {' '.join(argv)}\n{r.stdout}{r.stderr}")
     if r.returncode != 0 or not report.is_file():
         last = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ToolFailed(f"klayout DRC failed (exit {r.returncode}): {last[0][:200]}; see {log}")

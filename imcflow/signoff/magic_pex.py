@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imcflow import atomicio
 from imcflow.signoff.tools import ToolFailed
 
 #: Node names magic gives the substrate.
@@ -129,7 +130,7 @@ def run_magic(magic: str, tech: Path, gds: Path, top: str, out_dir: Path,
     """Extract ``top`` of ``gds`` with magic; files go to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     script = out_dir / "extract.tcl"
-    script.write_text(_SCRIPT, encoding="utf-8")
+    atomicio.write_text(script, _SCRIPT)
     log = out_dir / "magic.log"
     spice, lvs_spice = out_dir / "pex.spice", out_dir / "lvs.spice"
     for p in (spice, lvs_spice):
@@ -143,7 +144,7 @@ def run_magic(magic: str, tech: Path, gds: Path, top: str, out_dir: Path,
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"magic ran past {timeout_s:g} s on {gds}") from None
     dt = time.perf_counter() - t0
-    log.write_text(f"$ {' '.join(argv)}\n{r.stdout}{r.stderr}", encoding="utf-8")
+    atomicio.write_text(log, f"$ {' '.join(argv)}\n{r.stdout}{r.stderr}")
     if "IMCFLOW_MAGIC_DONE" not in r.stdout or not spice.is_file():
         raise ToolFailed(f"magic extraction failed (exit {r.returncode}); see {log}")
     try:

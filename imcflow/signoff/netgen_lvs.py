@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from imcflow import atomicio
 from imcflow.signoff.tools import ToolFailed
 
 _MATCH = re.compile(r"(Circuits|Netlists) match(?: uniquely| with \d+ symmetr\w*)?", re.I)
@@ -71,7 +72,7 @@ def run_netgen(netgen: str, setup: Path, layout: Path, layout_cell: str, schemat
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"netgen ran past {timeout_s:g} s") from None
     dt = time.perf_counter() - t0
-    log.write_text(f"$ {' '.join(argv)}\n{r.stdout}{r.stderr}", encoding="utf-8")
+    atomicio.write_text(log, f"$ {' '.join(argv)}\n{r.stdout}{r.stderr}")
     text = r.stdout + "\n" + (report.read_text(errors="replace") if report.is_file() else "")
     v = verdict(text)
     if v is None:
