@@ -5,13 +5,13 @@ PY    := $(VENV)/bin/python
 IMC   := $(VENV)/bin/imcflow
 STAMP := $(VENV)/.setup-stamp
 SUDO  := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PKGS := ngspice libngspice0 libngspice0-dev dataset-fashion-mnist
+APT_PKGS := ngspice libngspice0 libngspice0-dev dataset-fashion-mnist klayout
 SPEC  ?= netlists/demo_spec.json
 FLOW  ?= runs/flow
 WORKERS ?= 2
 
-.PHONY: setup test test-fast flow netlists layouts characterize fit train train-fmnist report bench \
-	lint clean
+.PHONY: setup test test-fast wheel-check flow netlists layouts characterize fit train train-fmnist \
+	report bench lint clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,10 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+# Build the wheel, install it non-editable into a fresh venv, run the CLI outside the tree.
+wheel-check: setup
+	PYTHON=$(PY) .ci/wheel-check
 
 lint: setup
 	$(VENV)/bin/ruff check imcflow tests benchmarks

@@ -19,9 +19,11 @@ _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.crosspoint.cli",
     "imcflow.train.cli",
     "imcflow.spec_cli",
+    "imcflow.pdk.cli",
     "imcflow.netlist.cli",
     "imcflow.layout.cli",
     "imcflow.extract.cli",
+    "imcflow.signoff.cli",
     "imcflow.sim.cli",
     "imcflow.flow.cli",
 )
@@ -58,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except FileNotFoundError as exc:
         click.echo(f"error: file not found: {exc.filename}", err=True)
+        return 2
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)

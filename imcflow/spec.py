@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from imcflow import atomicio, pdk
+from imcflow import atomicio, jsonio, pdk
 from imcflow.errors import SpecError
 
 SPEC_VERSION = 1
@@ -224,12 +224,7 @@ def from_dict(data: Any) -> DesignSpec:
 
 def loads(text: str) -> DesignSpec:
     """Parse and validate spec JSON text."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"malformed JSON: {exc.msg} at line {exc.lineno} "
-                        f"column {exc.colno}") from None
-    return from_dict(data)
+    return from_dict(jsonio.loads(text, error=SpecError))
 
 
 def load(path: str | os.PathLike[str]) -> DesignSpec:

@@ -63,6 +63,7 @@ def test_presets_are_documented_and_valid() -> None:
     assert {"ideal", "reram-mild", "reram-strong", "ecram"} <= set(PRESETS)
     for cfg in PRESETS.values():
         assert cfg.description and cfg.n_states >= 100
+        assert len(cfg.source) > 40 and cfg.to_dict()["source"] == cfg.source
 
 
 @pytest.mark.parametrize("kw", [{"dw_min": 0.0}, {"asymmetry": -1.0}, {"read_noise": -0.1},

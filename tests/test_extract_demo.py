@@ -9,15 +9,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from imcflow import pdk
+from imcflow import layout, pdk
 from imcflow.extract.drc import drc
 from imcflow.extract.gds import load
 from imcflow.extract.lvs import lvs
 from imcflow.extract.postlayout import extract_design
 from imcflow.netlist.cells import network_ports
 from imcflow.spec import default_spec
-
-layout = pytest.importorskip("imcflow.layout")
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,7 @@ class DeviceConfig:
         asymmetry_dtod: d2d relative std of ``asymmetry``.
         dw_min_ctoc: c2c relative std of every pulse's step (programming noise).
         read_noise: std of the additive noise on one read of one cell [weight units].
+        source: where the numbers come from (a measured device fit, or imcflow's choice).
     """
 
     name: str
@@ -79,6 +80,7 @@ class DeviceConfig:
     asymmetry_dtod: float = 0.0
     dw_min_ctoc: float = 0.0
     read_noise: float = 0.0
+    source: str = ""
 
     def __post_init__(self) -> None:
         checks = {
@@ -117,22 +119,38 @@ PRESETS: dict[str, DeviceConfig] = {
     "ideal": DeviceConfig(
         name="ideal",
         description="ideal symmetric constant-step device, 1000 states, no noise or variation",
-        dw_min=0.002, asymmetry=0.0),
+        dw_min=0.002, asymmetry=0.0,
+        source="imcflow's reference: the constant-step device of Onen et al. 2022 (PAPERS.md "
+               "§2) with A = 0; dw_min = 0.002 of the ±1 window as the soft-bounds ReRAM fit "
+               "to Gong et al., Nat. Commun. 9, 2102 (2018) in IBM aihwkit "
+               "(ReRamSBPresetDevice), so the presets differ only in asymmetry and noise"),
     "reram-mild": DeviceConfig(
         name="reram-mild",
         description="mildly asymmetric ReRAM-like soft-bounds device (A=0.5), 10-30% variation",
         dw_min=0.002, asymmetry=0.5, up_down=0.0, up_down_dtod=0.02, sp_dtod=0.05,
-        dw_min_dtod=0.2, asymmetry_dtod=0.1, dw_min_ctoc=0.3, read_noise=0.005),
+        dw_min_dtod=0.2, asymmetry_dtod=0.1, dw_min_ctoc=0.3, read_noise=0.005,
+        source="dw_min = 0.002 from the soft-bounds ReRAM fit to Gong et al., Nat. Commun. 9, "
+               "2102 (2018) (IBM aihwkit ReRamSBPresetDevice, which has dw_min_dtod 0.3, "
+               "up_down_dtod 0.01); A = 0.5 and the milder spreads are imcflow's choice for "
+               "the low end of the asymmetry sweep (not a fit)"),
     "reram-strong": DeviceConfig(
         name="reram-strong",
         description="strongly asymmetric ReRAM-like device (A=2, soft bounds at ±0.5)",
         dw_min=0.002, asymmetry=2.0, up_down=0.0, up_down_dtod=0.05, sp_dtod=0.05,
-        dw_min_dtod=0.3, asymmetry_dtod=0.2, dw_min_ctoc=0.3, read_noise=0.005),
+        dw_min_dtod=0.3, asymmetry_dtod=0.2, dw_min_ctoc=0.3, read_noise=0.005,
+        source="dw_min = 0.002 and dw_min_dtod = 0.3 from the soft-bounds ReRAM fit to Gong "
+               "et al., Nat. Commun. 9, 2102 (2018) (IBM aihwkit ReRamSBPresetDevice); A = 2 "
+               "(soft bounds at ±0.5) and the other spreads are imcflow's choice for the "
+               "strong end of the asymmetry sweep of Onen et al. 2022 (not a fit)"),
     "ecram": DeviceConfig(
         name="ecram",
         description="ECRAM-like: near-symmetric (A=0.1), fine steps (4000 states), low noise",
         dw_min=0.0005, asymmetry=0.1, up_down_dtod=0.01, sp_dtod=0.02, dw_min_dtod=0.1,
-        asymmetry_dtod=0.05, dw_min_ctoc=0.05, read_noise=0.002),
+        asymmetry_dtod=0.05, dw_min_ctoc=0.05, read_noise=0.002,
+        source="qualitative model of Li-ion ECRAM (Tang et al., IEDM 2018: near-symmetric, "
+               "thousands of states); the numbers (4000 states, A = 0.1, spreads) are "
+               "imcflow's illustrative choice, not a fit (aihwkit's EcRamPresetDevice fit to "
+               "the same device has dw_min 0.002 and up/down slopes 0.115/0.509)"),
 }
 
 

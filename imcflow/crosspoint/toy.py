@@ -37,7 +37,9 @@ from imcflow.crosspoint.device import DeviceConfig
 TOY_DEVICE = DeviceConfig(
     name="toy", description="soft-bounds device for the fixed-point toy (A=1, d2d, c2c, r=0)",
     dw_min=0.002, asymmetry=1.0, sp_dtod=0.15, dw_min_dtod=0.2, asymmetry_dtod=0.2,
-    dw_min_ctoc=0.3, read_noise=0.0)
+    dw_min_ctoc=0.3, read_noise=0.0,
+    source="imcflow's toy: an A = 1 soft-bounds device with the ReRAM-like step of the "
+           "presets (crosspoint/device.py), for the closed-form fixed-point check; not a fit")
 
 
 def sgd_fixed_point(target: torch.Tensor, sigma: float, a: torch.Tensor, s: torch.Tensor,

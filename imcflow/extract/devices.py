@@ -31,12 +31,13 @@ from imcflow import pdk
 from imcflow.errors import DataError
 from imcflow.extract.gds import Design, layer_map
 
-NFET = "sky130_fd_pr__nfet_01v8"
-NFET_LVT = "sky130_fd_pr__nfet_01v8_lvt"
-PFET = "sky130_fd_pr__pfet_01v8"
-PFET_HVT = "sky130_fd_pr__pfet_01v8_hvt"
-PFET_LVT = "sky130_fd_pr__pfet_01v8_lvt"
-MIM = "sky130_fd_pr__cap_mim_m3_1"
+# Model names by device role (the PDK object's one role → model map).
+NFET = pdk.get().model("nfet")
+NFET_LVT = pdk.get().model("nfet_lvt")
+PFET = pdk.get().model("pfet")
+PFET_HVT = pdk.get().model("pfet_hvt")
+PFET_LVT = pdk.get().model("pfet_lvt")
+MIM = pdk.get().model("mim")
 MOS_MODELS = (NFET, NFET_LVT, PFET, PFET_HVT, PFET_LVT)
 
 #: Area capacitance the capacitor extractor starts from (F/µm²); ``C`` is then replaced by the

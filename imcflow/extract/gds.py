@@ -1,39 +1,30 @@
 """Reading a GDS for verification: layer map, top cell, flattening, label texts.
 
 Everything downstream (DRC, device extraction, parasitics, LVS) works on the GDS alone: this
-module loads it with ``klayout.db``, checks that every layer is one imcflow knows
-(``imcflow/pdk/data/layers.yaml``), picks the top cell and returns a flattened copy. Coordinates are in the
-layout's database units; helpers convert to µm.
+module loads it with ``klayout.db``, checks that every layer is one imcflow knows (the PDK
+object's layer map, ``imcflow/pdk/data/layers.yaml``), picks the top cell and returns a flattened
+copy. Coordinates are in the layout's database units; helpers convert to µm.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import klayout.db as kdb
-import yaml
 
 from imcflow import pdk
-from imcflow.errors import DataError, PDKError
+from imcflow.errors import DataError
 
 #: Cells that gdsfactory adds for its own bookkeeping; never a design top cell.
 _META_CELLS = ("$$$CONTEXT_INFO$$$",)
 
 
-@functools.cache
 def layer_map() -> dict[str, dict[str, tuple[int, int]]]:
-    """``imcflow/pdk/data/layers.yaml`` as ``{"drawing": {name: (layer, datatype)}, "label": {...}}``."""
-    path = pdk.PDK_DIR / "layers.yaml"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise PDKError(f"layer map not found: {path}") from None
-    return {group: {name: (int(v[0]), int(v[1])) for name, v in raw[group].items()}
-            for group in ("drawing", "label")}
+    """The PDK's layer map as ``{"drawing": {name: (layer, datatype)}, "label": {...}}``."""
+    p = pdk.get()
+    return {"drawing": p.layers, "label": p.label_layers}
 
 
 def known_layers() -> set[tuple[int, int]]:

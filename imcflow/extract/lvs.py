@@ -1,11 +1,13 @@
-"""Layout versus schematic: the netlist extracted from the GDS against the spec's netlist.
+"""Layout versus schematic: the netlist extracted from the GDS against the circuit description.
 
-The schematic is the SPICE text of :func:`imcflow.netlist.cells.network_subckts` read with
-``klayout.db.Netlist.read``; a reader delegate turns ``X… sky130_fd_pr__*`` calls into devices
-(MOS4 with W, L, nf; MIM capacitors with W, L). Both netlists are flattened, parallel fingers
-are combined the same way on both sides, and ``klayout.db.NetlistComparer`` matches them by
-graph structure, seeded by the top-level port names. The report lists missing/extra devices,
-devices matched with different sizes or types, and nets that do not match.
+The schematic is the spec's circuit (:func:`imcflow.circuit.network`), flattened and turned
+straight into a ``klayout.db.Netlist`` (MOS4 devices with W, L, nf; MIM capacitors with W, L) —
+or, for any other design, SPICE text read with ``klayout.db.Netlist.read``, where a reader
+delegate turns ``X… sky130_fd_pr__*`` calls into the same devices. Both netlists are flat,
+parallel fingers are combined the same way on both sides, and ``klayout.db.NetlistComparer``
+matches them by graph structure, seeded by the top-level port names. The report lists
+missing/extra devices, devices matched with different sizes or types, and nets that do not
+match.
 Tolerances: W and L within 0.0025 µm (half the 0.005 µm grid), nf exact; MIM {W, L} as an
 unordered pair within 0.0025 µm.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 import klayout.db as kdb
 
+from imcflow.circuit import Library
 from imcflow.errors import DataError
 from imcflow.extract import devices as dev_mod
 from imcflow.extract.devices import MIM, MOS_MODELS, Extraction, combine_mos_fingers
@@ -58,6 +61,45 @@ def _set_tolerances(nl: kdb.Netlist) -> None:
             dc.equal_parameters = _MimCompare()
 
 
+def _add_device(circuit: kdb.Circuit, name: str, model: str, nets: list[kdb.Net],
+                params: dict[str, float]) -> None:
+    """Create device ``name`` of sky130 ``model`` (MOS4: nets d, g, s, b and W, L, NF; MIM:
+    nets top, bottom and W, L; sizes in µm) in ``circuit``."""
+    nl = circuit.netlist()
+    m = model.lower()
+    cls = nl.device_class_by_name(m)
+    if m == MIM:
+        if cls is None:
+            cls = kdb.DeviceClassCapacitor()
+            cls.name = m
+            for par in ("W", "L"):
+                cls.add_parameter(kdb.DeviceParameterDefinition(par, par, 0.0))
+            nl.add(cls)
+        if len(nets) != 2:
+            raise DataError(f"schematic {name}: {m} needs 2 nodes, got {len(nets)}")
+        dev = circuit.create_device(cls, name)
+        dev.connect_terminal("A", nets[0])
+        dev.connect_terminal("B", nets[1])
+        dev.set_parameter("W", params.get("W", 0.0))
+        dev.set_parameter("L", params.get("L", 0.0))
+        return
+    if m not in MOS_MODELS:
+        raise DataError(f"schematic {name}: model {model} is not one LVS knows")
+    if cls is None:
+        cls = kdb.DeviceClassMOS4Transistor()
+        cls.name = m
+        cls.add_parameter(kdb.DeviceParameterDefinition("NF", "fingers", 1.0))
+        nl.add(cls)
+    if len(nets) != 4:
+        raise DataError(f"schematic {name}: {m} needs 4 nodes, got {len(nets)}")
+    dev = circuit.create_device(cls, name)
+    for term, net in zip(("D", "G", "S", "B"), nets, strict=True):
+        dev.connect_terminal(term, net)
+    dev.set_parameter("W", params.get("W", 0.0))
+    dev.set_parameter("L", params.get("L", 0.0))
+    dev.set_parameter("NF", params.get("NF", 1.0))
+
+
 class _SchematicReader(kdb.NetlistSpiceReaderDelegate):
     """Maps ``X… sky130_fd_pr__<model>`` subcircuit calls onto KLayout devices."""
 
@@ -66,42 +108,9 @@ class _SchematicReader(kdb.NetlistSpiceReaderDelegate):
 
     def element(self, circuit: kdb.Circuit, el: str, name: str, model: str, value: float,
                 nets: list[kdb.Net], params: dict[str, Any]) -> bool:
-        m = model.lower()
-        if el != "X" or not m.startswith("sky130_fd_pr__"):
+        if el != "X" or not model.lower().startswith("sky130_fd_pr__"):
             return super().element(circuit, el, name, model, value, nets, params)
-        nl = circuit.netlist()
-        cls = nl.device_class_by_name(m)
-        p = {k.upper(): float(v) for k, v in params.items()}
-        if m == MIM:
-            if cls is None:
-                cls = kdb.DeviceClassCapacitor()
-                cls.name = m
-                for par in ("W", "L"):
-                    cls.add_parameter(kdb.DeviceParameterDefinition(par, par, 0.0))
-                nl.add(cls)
-            if len(nets) != 2:
-                raise DataError(f"schematic {name}: {m} needs 2 nodes, got {len(nets)}")
-            dev = circuit.create_device(cls, name)
-            dev.connect_terminal("A", nets[0])
-            dev.connect_terminal("B", nets[1])
-            dev.set_parameter("W", p.get("W", 0.0))
-            dev.set_parameter("L", p.get("L", 0.0))
-            return True
-        if m not in MOS_MODELS:
-            raise DataError(f"schematic {name}: model {model} is not one LVS knows")
-        if cls is None:
-            cls = kdb.DeviceClassMOS4Transistor()
-            cls.name = m
-            cls.add_parameter(kdb.DeviceParameterDefinition("NF", "fingers", 1.0))
-            nl.add(cls)
-        if len(nets) != 4:
-            raise DataError(f"schematic {name}: {m} needs 4 nodes, got {len(nets)}")
-        dev = circuit.create_device(cls, name)
-        for term, net in zip(("D", "G", "S", "B"), nets, strict=True):
-            dev.connect_terminal(term, net)
-        dev.set_parameter("W", p.get("W", 0.0))
-        dev.set_parameter("L", p.get("L", 0.0))
-        dev.set_parameter("NF", p.get("NF", 1.0))
+        _add_device(circuit, name, model, nets, {k.upper(): float(v) for k, v in params.items()})
         return True
 
 
@@ -124,6 +133,30 @@ def read_schematic(text: str, top: str) -> kdb.Netlist:
     combine_mos_fingers(circuit)
     for c in [c for c in nl.each_circuit() if c.name.lower() != top.lower()]:
         nl.remove(c)
+    return nl
+
+
+def schematic_netlist(lib: Library, top: str | None = None) -> kdb.Netlist:
+    """The flat reference netlist of circuit ``lib`` (cell ``top``, default its last cell)
+    built from its devices, with a pin per port of the top cell."""
+    cell = lib.cell(top) if top is not None else lib.top
+    nl = kdb.Netlist()
+    circuit = kdb.Circuit()
+    nl.add(circuit)
+    circuit.name = cell.name
+    nets: dict[str, kdb.Net] = {}
+
+    def net(name: str) -> kdb.Net:
+        if name not in nets:
+            nets[name] = circuit.create_net(name)
+        return nets[name]
+
+    for port in cell.ports:
+        circuit.connect_pin(circuit.create_pin(port), net(port))
+    for d in lib.flatten(cell.name):
+        params = {"W": d.w, "L": d.l, "NF": float(d.nf)}
+        _add_device(circuit, d.name, d.model, [net(n) for n in d.nets], params)
+    combine_mos_fingers(circuit)
     return nl
 
 
@@ -203,17 +236,21 @@ class _Logger(kdb.GenericNetlistCompareLogger):
                            f"{b.name if b else '-'} {msg}")
 
 
-def lvs_extraction(ext: Extraction, schematic_text: str, top: str,
+def lvs_extraction(ext: Extraction, schematic: str | Library, top: str,
                    ports: list[str]) -> LvsReport:
-    """Compare an extraction (pins ``ports`` attached here) with schematic circuit ``top``."""
-    ref = read_schematic(schematic_text, top)
+    """Compare an extraction (pins ``ports`` attached here) with circuit ``top`` of
+    ``schematic``: a circuit description, or SPICE text."""
+    if isinstance(schematic, Library):
+        ref = schematic_netlist(schematic, top)
+    else:
+        ref = read_schematic(schematic, top)
     attach_ports(ext, ports)
     lay = ext.netlist
     lay.case_sensitive = False
     ext.circuit.name = top
     _set_tolerances(lay)
     _set_tolerances(ref)
-    sc = ref.circuit_by_name(top)
+    sc = next(c for c in ref.each_circuit() if c.name.lower() == top.lower())
     logger = _Logger()
     comparer = kdb.NetlistComparer(logger)
     for dc in lay.each_device_class():
@@ -225,6 +262,17 @@ def lvs_extraction(ext: Extraction, schematic_text: str, top: str,
     n_lay = sum(1 for _ in ext.circuit.each_device())
     n_ref = sum(1 for _ in sc.each_device())
     issues = list(dict.fromkeys(logger.issues))
+    # Two ports on one layout net is a short, even where the comparer cannot see it (a port net
+    # with no device, e.g. an input line no synapse uses, merged with a neighbour).
+    shorted: dict[int, list[str]] = {}
+    for pin in ext.circuit.each_pin():
+        net = ext.circuit.net_for_pin(pin.id())
+        if net is not None:
+            shorted.setdefault(net.cluster_id, []).append(pin.name())
+    for names in shorted.values():
+        if len(names) > 1:
+            ok = False
+            issues.append(f"short: ports {', '.join(names)} are one net in the layout")
     if not ok and not issues:
         issues.append("netlists differ (no detail from the comparer)")
     return LvsReport(gds=str(ext.design.path), top=top, match=bool(ok), layout_devices=n_lay,
@@ -232,10 +280,10 @@ def lvs_extraction(ext: Extraction, schematic_text: str, top: str,
 
 
 def lvs(gds: str | os.PathLike[str], spec: Any, top: str | None = None) -> LvsReport:
-    """LVS of ``gds`` against the netlist the spec describes (``imc_net_<spec.name>``)."""
-    from imcflow.netlist.cells import network_ports, network_subckts
+    """LVS of ``gds`` against the circuit the spec describes (``imc_net_<spec.name>``)."""
+    from imcflow.circuit import rcspike
 
     design = load(gds, top)
     ext = dev_mod.extract_netlist(design)
-    return lvs_extraction(ext, network_subckts(spec), f"imc_net_{spec.name}",
-                          network_ports(spec))
+    return lvs_extraction(ext, rcspike.network(spec), f"imc_net_{spec.name}",
+                          rcspike.network_ports(spec))

@@ -8,7 +8,6 @@ their residuals before and after the transient fit.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imcflow import atomicio
+from imcflow import atomicio, jsonio
 from imcflow.errors import DataError
 from imcflow.fit.capacitance import CapacitanceModel, fit_capacitance_model
 from imcflow.fit.physics import LayerDC, fit_dc, layer_physics, top_down_layer
@@ -26,7 +25,6 @@ from imcflow.fit.transient import (
     LayerPhysics,
     LayerWaveforms,
     fit_layer,
-    predict,
 )
 from imcflow.sim.characterize import CharDataset
 from imcflow.sim.dc import DCDataset
@@ -77,13 +75,8 @@ class NetworkFit:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NetworkFit:
         p = Path(path)
-        try:
-            d = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise DataError(f"fit file not found: {p}") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{p} is not a readable fit file: {exc}") from None
-        if d.get("format") != FORMAT:
+        d = jsonio.load(p, "fit file")
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise DataError(f"{p} is not an imcflow fit file")
         try:
             return cls(spec_name=d["spec_name"], T_s=float(d["T_s"]),
@@ -172,18 +165,3 @@ def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up", *,
         else:
             out.append((layer_physics(layer, ldc, spec.T), fl))
     return out
-
-
-def predict_network(models: list[tuple[LayerPhysics, FittedLayer]], inputs: np.ndarray
-                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per layer: model output times [N, n_out] (fire phase; 1 = no spike) and fired flags, each
-    layer driven by the previous layer's *model* outputs (no spike where it did not fire)."""
-    t = np.asarray(inputs, dtype=float)
-    times, fired = [], []
-    for phys, fl in models:
-        t_out, _ = predict(phys, fl, t)
-        f = t_out < 1.0 - 1e-9
-        times.append(t_out)
-        fired.append(f)
-        t = np.where(f, t_out, np.inf)
-    return times, fired

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from imcflow import jsonio
 from imcflow import spec as specmod
 from imcflow.errors import DataError
 from imcflow.fit.pipeline import NetworkFit, fit_network
@@ -122,11 +122,10 @@ def writeback(spec_file: Path, fit_file: Path, model_file: Path, scale: tuple[fl
     from imcflow.flow.experiment import TrainedModel, scaled_spec
 
     spec = specmod.load(spec_file)
+    data = jsonio.load(model_file, "model file")
     try:
-        model = TrainedModel.from_dict(json.loads(model_file.read_text()))
-    except FileNotFoundError:
-        raise DataError(f"model file not found: {model_file}") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        model = TrainedModel.from_dict(data)
+    except (KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{model_file} is not a trained model file ({exc})") from None
     new = scaled_spec(spec, NetworkFit.load(fit_file), model, scale[0], scale[1],
                       name or f"{spec.name}_{model.kind}")

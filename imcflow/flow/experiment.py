@@ -17,8 +17,7 @@ the verification then runs the 50 held-out test samples through post-layout SPIC
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -366,15 +365,3 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
         energy_J=float(np.mean(ds.energy)), area_um2=float(post["area_um2"]),
         t_model=[t.tolist() for t in t_model], t_spice=t_sp, fired_spice=f_sp,
         dataset=str(Path(folder)), post=post)
-
-
-def rmse_ratio(td: Verification, bu: Verification) -> float:
-    """Top-down over bottom-up output spike-time RMSE (the paper: ≈ 20×)."""
-    b = bu.metrics["rms_ns"]
-    return float(td.metrics["rms_ns"] / b) if b > 0 else math.inf
-
-
-def summary_rows(verifs: Sequence[Verification]) -> list[dict]:
-    return [{"kind": v.kind, "rms_ns": v.metrics["rms_ns"], "rms_pct_T": v.metrics["rms_pct_T"],
-             "p95_ns": v.metrics["p95_ns"], "spice_acc": v.spice_acc, "model_acc": v.model_acc}
-            for v in verifs]

@@ -7,7 +7,8 @@
 * :func:`write` — GDS + PNG render into a folder, returns :class:`LayoutFiles` (paths, area µm²);
 * :func:`area_um2` — bounding-box area of the top cell in µm².
 
-Geometry, metal assignment and label conventions are documented in :mod:`imcflow.layout.cells`.
+Geometry, metal assignment and label conventions are documented in :mod:`imcflow.layout.cells`;
+:mod:`imcflow.layout.components` offers the same cells as gdsfactory Components with typed ports.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ met4        horizontal: spike lines ``in<j>``/``inb<j>`` across the crossbar row
 
 Every net of the network carries exactly one text label, placed on a shape of that net, on the
 label purpose (``<metal>/5``) of the metal it sits on, named as in
-:func:`imcflow.netlist.cells.network_ports` (layer name ``<n>``):
+:func:`imcflow.circuit.network_ports` (layer name ``<n>``):
 
 * ``in<j>``, ``inb<j>`` — met4, left end of the first layer's spike lines;
 * ``<n>_mem<i>`` — met2, top end of bit line i;
@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 
 import klayout.db as kdb
 
+from imcflow import pdk
+from imcflow.circuit import NEURON_CONTROLS, rcspike
 from imcflow.layout import devices as dv
 from imcflow.layout.geom import Canvas, sizes
 from imcflow.layout.rules import rule, um
@@ -205,16 +207,16 @@ def synapse_cell(layout: kdb.Layout, name: str, g: RowGeom, pitch: int, sign: in
 # --------------------------------------------------------------------------- neuron
 #: Channel tracks of the neuron, top to bottom (``vss`` on top: the MIM plate drops onto it;
 #: ``mem`` next: the bit line arrives from above).
-TRACKS = ("vss", "mem", "vdd", "rst", "rstb", "fire", "v0", "vdis", "vcmp", "out", "outb",
-          "c1", "c2", "c3", "cx", "dx", "nx")
-GLOBAL_TRACKS = ("vss", "vdd", "rst", "rstb", "fire", "v0", "vdis", "vcmp")
+TRACKS = ("vss", "mem", "vdd", *NEURON_CONTROLS, "out", "outb", *rcspike.neuron_internal_nets())
+GLOBAL_TRACKS = ("vss", "vdd", *NEURON_CONTROLS)
 TRACK_PITCH = 500
 TRACK_W = 260
 
 
 @dataclass(frozen=True)
 class Dev:
-    """One transistor of the neuron: name, kind (n, p, nlvt, phvt), W, L (dbu), d/g/s nets."""
+    """One transistor of the neuron as the layout places it: name, kind (polarity and
+    threshold flavour: n, p, nlvt, phvt), W, L (dbu), d/g/s nets."""
 
     name: str
     kind: str
@@ -226,29 +228,17 @@ class Dev:
 
 
 def neuron_devices(layer: LayerSpec) -> list[Dev]:
-    """The neuron's transistors exactly as in :func:`imcflow.netlist.cells.neuron_subckt`."""
-    d = layer.neuron
-    lmin = um(0.15)
-    rw, wn, wp = um(d.reset_w_um), um(d.logic_wn_um), um(d.logic_wp_um)
-    return [
-        Dev("RP", "p", rw, lmin, "mem", "rstb", "v0"),
-        Dev("CB", "p", um(d.cmp_wb_um), um(d.cmp_lb_um), "cx", "vcmp", "vdd"),
-        Dev("CP", "phvt", um(d.cmp_wp_um), lmin, "c1", "mem", "cx"),
-        Dev("I1P", "p", wp, lmin, "c2", "c1", "vdd"),
-        Dev("I2P", "p", wp, lmin, "c3", "c2", "vdd"),
-        Dev("NAP", "p", wp, lmin, "outb", "c3", "vdd"),
-        Dev("NBP", "p", wp, lmin, "outb", "fire", "vdd"),
-        Dev("OP", "p", wp, lmin, "out", "outb", "vdd"),
-        Dev("RN", "n", rw, lmin, "mem", "rst", "v0"),
-        Dev("DCS", "n", um(d.dis_w_um), um(d.dis_l_um), "mem", "vdis", "dx"),
-        Dev("DEN", "n", um(d.dis_w_um), lmin, "dx", "fire", "vss"),
-        Dev("CN", "nlvt", um(d.cmp_wn_um), lmin, "c1", "mem", "vss"),
-        Dev("I1N", "n", wn, lmin, "c2", "c1", "vss"),
-        Dev("I2N", "n", wn, lmin, "c3", "c2", "vss"),
-        Dev("NAN", "n", 2 * wn, lmin, "outb", "c3", "nx"),
-        Dev("NBN", "n", 2 * wn, lmin, "nx", "fire", "vss"),
-        Dev("ON", "n", wn, lmin, "out", "outb", "vss"),
-    ]
+    """The transistors of :func:`imcflow.circuit.rcspike.neuron` in placement order: PMOS first (one
+    n-well), then NMOS, each in circuit order."""
+    out = []
+    for d in rcspike.neuron(layer).devices:
+        role = pdk.get().role(d.role)
+        if not role.is_mos:
+            continue
+        vt = {"lvtn": "lvt", "hvtp": "hvt"}.get(role.vt_layer or "", "")
+        out.append(Dev(d.name, f"{role.polarity}{vt}", um(float(d.w)), um(float(d.l)),
+                       *d.nets[:3]))
+    return sorted(out, key=lambda dev: dev.kind[0] != "p")
 
 
 @dataclass
@@ -574,7 +564,7 @@ def draw_layer(layout: kdb.Layout, layer: LayerSpec, first: bool) -> LayerGeom:
         for inv in (False, True):
             px = (pins.outb if inv else pins.out)[0] + i * pitch
             labels.append(("met4", f"{'outb' if inv else 'out'}{i}", px, bus_y[(i, inv)]))
-    for net in ("rst", "rstb", "fire", "v0", "vdis", "vcmp"):
+    for net in NEURON_CONTROLS:
         labels.append(("met1", net, 200, ny + pins.track_y[net]))
     for net in ("vbn", "vbp"):
         labels.append(("met2", net, trunk_x[net], (n_in - 1) * h + rails[net][0]))

@@ -1,6 +1,7 @@
 """Layer map and design-rule values the layout generator draws with.
 
-* :func:`layers` — ``imcflow/pdk/data/layers.yaml`` (name → (layer, datatype)), drawing and label purposes;
+* :func:`layers` — the PDK object's layer map (name → (layer, datatype)), drawing and label
+  purposes;
 * :func:`rule` — a sky130 rule value from ``imcflow/pdk/data/layout_rules.yaml`` in database units
   (1 dbu = 1 nm), looked up by its sky130 rule name (``"poly.8"``, ``"m1.2"``, …).
 
@@ -39,16 +40,14 @@ def _load(name: str) -> dict[str, Any]:
     return data
 
 
-@functools.cache
 def layers() -> dict[str, tuple[int, int]]:
-    """Drawing layers: name → (GDS layer, datatype), from ``imcflow/pdk/data/layers.yaml``."""
-    return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["drawing"].items()}
+    """Drawing layers: name → (GDS layer, datatype) (:attr:`imcflow.pdk.Pdk.layers`)."""
+    return pdk.get().layers
 
 
-@functools.cache
 def label_layers() -> dict[str, tuple[int, int]]:
-    """Label purposes: conductor name → (GDS layer, datatype), from ``imcflow/pdk/data/layers.yaml``."""
-    return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["label"].items()}
+    """Label purposes: conductor → (GDS layer, datatype) (:attr:`imcflow.pdk.Pdk.label_layers`)."""
+    return pdk.get().label_layers
 
 
 @functools.cache

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imcflow import pdk
+from imcflow.circuit import rcspike
 from imcflow.errors import SpecError
-from imcflow.netlist.cells import L_MIN, NFET, _mos, synapse_subckts
-from imcflow.netlist.format import fmt, ident
+from imcflow.netlist.cells import render_cell, synapse_subckts
+from imcflow.netlist.format import fmt
 from imcflow.netlist.testbench import _safe_path
 from imcflow.spec import DesignSpec, LayerSpec
 
@@ -59,16 +60,8 @@ class DCBench:
 
 def discharger_subckt(layer: LayerSpec) -> str:
     """``imc_dis_<layer>``: the neuron's discharger alone (param ``w``: W of the current source
-    and of its enable switch, µm, as in the neuron)."""
-    n = ident(layer.name, "layer name")
-    d = layer.neuron
-    return "\n".join([
-        f".subckt imc_dis_{n} mem vdis fire vss w=1",
-        _mos("DCS", "mem", "vdis", "dx", "vss", NFET, "{w}", d.dis_l_um),
-        _mos("DEN", "dx", "fire", "vss", "vss", NFET, "{w}", L_MIN),
-        f".ends imc_dis_{n}",
-        "",
-    ])
+    and of its enable switch, µm, as in the neuron; :func:`imcflow.circuit.discharger`)."""
+    return render_cell(rcspike.discharger(layer))
 
 
 def _widths_for(layer: LayerSpec, device: str, widths: Sequence[float] | None) -> list[float]:

@@ -20,6 +20,7 @@ __all__ = [
     "check_beta",
     "phi",
     "psi",
+    "ramp_crossing",
     "ramp_spike_time",
     "crossing",
 ]
@@ -107,25 +108,25 @@ def psi(z: Tensor) -> Tensor:
     return torch.where(small, series, torch.log1p(zs) / zs)
 
 
-def ramp_spike_time(v_end: Tensor, params: PNNParams) -> Tensor:
-    """RC-Spike output time from the membrane at the end of the accumulate phase.
+def ramp_crossing(v_end: Tensor, alpha_d: Tensor | float, beta_d: Tensor | float,
+                  v_th: Tensor | float = 1.0) -> Tensor:
+    """Time s (in units of the phase) at which the fire-phase ramp from ``v_end`` crosses
+    ``v_th``: ``d/(α_d r)·ψ(β_d d/r)``, d = v_th − v_end, r = 1 − β_d v_th (see the module doc);
+    negative for v_end > v_th, saturated where β_d v_end → 1. Parameters are floats or tensors
+    broadcastable to ``v_end``; differentiable everywhere (no NaN gradients)."""
+    r = 1.0 - beta_d * v_th
+    floor = (-0.9 * r / torch.clamp(beta_d, min=1e-12) if isinstance(beta_d, Tensor)
+             else -0.9 * r / max(float(beta_d), 1e-12))
+    d = torch.clamp(v_th - v_end, min=floor)
+    return d / (alpha_d * r) * psi(beta_d * d / r)
 
-    Fire phase: dv/ds = α_d (1 − β_d v) from v(0) = v_end; the spike is the crossing of v_th,
-    ``s = ln((1 − β_d v_end)/(1 − β_d v_th)) / (α_d β_d)`` (→ ``(v_th − v_end)/α_d`` at β_d = 0),
-    clipped to the fire window [0, 1], plus ``delay_out``.
-    """
-    a_d = params.alpha_d_eff
-    b_d = params.beta_d
-    v = torch.clamp(v_end, max=params.v_th)  # already above threshold ⇒ fires at s = 0
-    d = params.v_th - v  # ≥ 0
-    if b_d == 0.0:
-        s = d / a_d
-    else:
-        # s = ln(1 + β_d d/(1 − β_d v_th)) / (α_d β_d) = d/(α_d (1 − β_d v_th)) · ψ(z)
-        r = 1.0 - b_d * params.v_th
-        z = b_d * d / r
-        s = d / (a_d * r) * psi(z)
-    s = torch.clamp(s, 0.0, 1.0)
+
+def ramp_spike_time(v_end: Tensor, params: PNNParams) -> Tensor:
+    """RC-Spike output time from the membrane at the end of the accumulate phase: the
+    :func:`ramp_crossing` of ``params``' ramp, clipped to the fire window [0, 1] (a membrane
+    already above threshold fires at s = 0), plus ``delay_out``."""
+    v = torch.clamp(v_end, max=params.v_th)
+    s = torch.clamp(ramp_crossing(v, params.alpha_d_eff, params.beta_d, params.v_th), 0.0, 1.0)
     return s + params.delay_out if params.delay_out else s
 
 

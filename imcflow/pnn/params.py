@@ -15,7 +15,7 @@ Fire phase of RC-Spike (time ``s ∈ [0, 1]`` from the start of the phase)::
 
     dv/ds = α_d (1 − β_d v)    →  output spike at the crossing of ``v_th``
 
-See ``/work/shared/PAPERS.md`` §1.1 and ``DESIGN.md``.
+See PAPERS.md §1.1 and DESIGN.md (the team's design notes).
 """
 
 from __future__ import annotations

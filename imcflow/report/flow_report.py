@@ -3,7 +3,6 @@ post-layout runs, with the fit, the layout and the calibration that led there.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from imcflow import jsonio  # noqa: E402
 from imcflow.fit.pipeline import NetworkFit, layer_models, waveforms  # noqa: E402
 from imcflow.fit.transient import predict_membrane  # noqa: E402
 from imcflow.report.document import Document, Figure, Table  # noqa: E402
@@ -25,7 +25,7 @@ LABEL = {"bottom_up": "bottom-up (fitted PNN)", "top_down": "top-down (schematic
 
 
 def _load(path: str) -> dict:
-    return json.loads(Path(path).read_text())
+    return jsonio.load(path)
 
 
 def _summary(verifs: dict[str, dict], cals: dict[str, dict], trains: dict[str, dict],

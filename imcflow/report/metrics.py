@@ -26,9 +26,3 @@ def spike_time_errors(t_model: np.ndarray, t_spice: np.ndarray, T_s: float,
             "median_ns": float(np.median(ae)) * T_s * 1e9,
             "p95_ns": float(np.percentile(ae, 95)) * T_s * 1e9,
             "max_ns": float(ae.max()) * T_s * 1e9, "bias_ns": float(e.mean()) * T_s * 1e9}
-
-
-def membrane_rms_mV(v_model: np.ndarray, v_spice: np.ndarray) -> float:
-    """RMS of V_model − V_spice (inputs in V) in mV."""
-    d = np.asarray(v_model, dtype=float) - np.asarray(v_spice, dtype=float)
-    return float(np.sqrt(np.mean(d[np.isfinite(d)] ** 2)) * 1e3)

@@ -3,13 +3,13 @@ carries the spec."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from imcflow import jsonio
 from imcflow import spec as specmod
 from imcflow.errors import DataError, SpecError
 from imcflow.spec import DesignSpec
@@ -28,9 +28,9 @@ def read_dataset(path: str | os.PathLike[str], fmt: str, what: str
     except (OSError, ValueError) as exc:
         raise DataError(f"{p} is not a readable .npz dataset: {exc}") from None
     try:
-        meta = json.loads(str(data["meta"]))
-        if meta.get("format") != fmt:
+        meta = jsonio.loads(str(data["meta"]), str(p))
+        if not isinstance(meta, dict) or meta.get("format") != fmt:
             raise DataError(f"{p} is not an imcflow {what}")
         return data, meta, specmod.from_dict(meta["spec"])
-    except (KeyError, json.JSONDecodeError, SpecError) as exc:
+    except (KeyError, SpecError) as exc:
         raise DataError(f"{p}: corrupt {what} ({exc})") from None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from imcflow import jsonio
 from imcflow.atomicio import write_json
 from imcflow.errors import DataError
 
@@ -28,10 +28,7 @@ def _floats(text: str | None, what: str) -> list[float] | None:
 
 
 def _read_params_file(path: str) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read PNN parameter file {path}: {exc}") from exc
+    data = jsonio.load(path, "PNN parameter file")
     if isinstance(data, dict) and isinstance(data.get("params"), dict):
         data = data["params"]
     if not isinstance(data, dict):
@@ -139,7 +136,7 @@ def train(ctx: click.Context, **opts: Any) -> None:
 
     if opts["resume"] and (out / CONFIG).is_file():
         # Continue with the stored options; only options given on this command line change.
-        saved = json.loads((out / CONFIG).read_text())
+        saved = jsonio.load(out / CONFIG, "run configuration")
         explicit = {p.name for p in ctx.command.params
                     if ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE}
         for name in list(fields):

@@ -19,13 +19,6 @@ import torch
 import torch.nn.functional as F
 
 
-def spike_logits(t: torch.Tensor, tau_soft: float, t_clip: float | None = None) -> torch.Tensor:
-    """Class scores −t/τ_soft (earliest spike = largest score)."""
-    if t_clip is not None:
-        t = t.clamp(max=t_clip)
-    return -t / tau_soft
-
-
 def spike_time_loss(t: torch.Tensor, y: torch.Tensor, *, tau_soft: float = 0.07,
                     gamma1: float = 0.0, t_ref: float = 0.9,
                     t_clip: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -110,20 +110,9 @@ class PNNNet(nn.Module):
                         m.weight.copy_(w)
 
 
-def _ramp_time_unclipped(v: torch.Tensor, params) -> torch.Tensor:
-    """The fire-phase crossing time of v_th from membrane ``v`` *without* clipping to [0, 1]
-    (the closed form of :func:`imcflow.pnn._common.ramp_spike_time` continued outside)."""
-    a_d, b_d = params.alpha_d_eff, params.beta_d
-    if b_d == 0.0:
-        s = (params.v_th - v) / a_d
-    else:
-        vv = torch.clamp(v, max=0.999 / b_d)
-        s = torch.log((1.0 - b_d * vv) / (1.0 - b_d * params.v_th)) / (a_d * b_d)
-    return s + params.delay_out
-
-
 def _readout_forward(layer: nn.Module, t: torch.Tensor) -> torch.Tensor:
     from imcflow.pnn import rc_spike_dstd, rc_spike_exact
+    from imcflow.pnn.ramp import ramp_crossing
 
     t_in, w = layer._inputs(t)
     if layer.solver == "exact":
@@ -132,7 +121,8 @@ def _readout_forward(layer: nn.Module, t: torch.Tensor) -> torch.Tensor:
         out, v = rc_spike_dstd(t_in, w, layer.params, layer.steps, layer._offset(),
                                layer.generator, return_v=True)
     if torch.is_grad_enabled():
-        lin = _ramp_time_unclipped(v, layer.params)
+        p = layer.params        # the ramp law continued outside [0, 1]
+        lin = ramp_crossing(v, p.alpha_d_eff, p.beta_d, p.v_th) + p.delay_out
         out = out + (lin - lin.detach())
     return layer._noise(out)
 
