@@ -207,8 +207,9 @@ def test_magic_capacitances_sit_beside_imcflows(design, tmp_path, monkeypatch) -
     assert pex.status == "ok", pex.line
     rows = {r["net"]: r for r in pex.data["nets"]}
     ours = extract_design(load(gds)).parasitics.by_name()
-    assert set(rows) == {"in0", "vdd"}                       # labelled in both (not inb0:
-    assert rows["in0"]["magic_fF"] == pytest.approx(10.75)   # imcflow gives it no wiring C)
+    assert set(rows) == {"in0", "inb0", "vdd"}               # labelled nets both tools give C
+    assert rows["in0"]["magic_fF"] == pytest.approx(10.75)
+    assert rows["inb0"]["magic_fF"] == pytest.approx(0.25)
     assert rows["vdd"]["magic_fF"] == pytest.approx(2.0)
     assert rows["in0"]["imcflow_fF"] == pytest.approx(ours["in0"] * 1e15, abs=1e-4)
     assert rows["in0"]["ratio"] == pytest.approx(rows["in0"]["imcflow_fF"] / 10.75, rel=1e-3)
