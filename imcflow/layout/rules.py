@@ -1,8 +1,10 @@
 """Layer map and design-rule values the layout generator draws with.
 
-* :func:`layers` — ``imcflow/pdk/data/layers.yaml`` (name → (layer, datatype)), drawing and label purposes;
-* :func:`rule` — a sky130 rule value from ``imcflow/pdk/data/layout_rules.yaml`` in database units
-  (1 dbu = 1 nm), looked up by its sky130 rule name (``"poly.8"``, ``"m1.2"``, …).
+* :func:`layers` — ``imcflow/pdk/data/layers.yaml`` (name → (layer, datatype)), drawing and label
+  purposes;
+* :func:`rule` — a sky130 rule value in database units (1 dbu = 1 nm), looked up by its sky130
+  rule name (``"poly.8"``, ``"m1.2"``, …) in the one rule table the DRC checks,
+  ``imcflow/pdk/data/drc_rules.yaml`` (read by :mod:`imcflow.pdk.rules`).
 
 The generator is correct by construction: every offset it uses is either one of these rule values
 or a composite of them (spelled out where it is computed), rounded *up* to the 5 nm grid.
@@ -18,6 +20,7 @@ import yaml
 
 from imcflow import pdk
 from imcflow.errors import PDKError
+from imcflow.pdk import rules as rule_table
 
 #: Database unit in µm (1 nm); all generator coordinates are integers in dbu.
 DBU_UM = 0.001
@@ -47,21 +50,13 @@ def layers() -> dict[str, tuple[int, int]]:
 
 @functools.cache
 def label_layers() -> dict[str, tuple[int, int]]:
-    """Label purposes: conductor name → (GDS layer, datatype), from ``imcflow/pdk/data/layers.yaml``."""
+    """Label purposes: conductor name → (GDS layer, datatype), from ``layers.yaml``."""
     return {k: (int(v[0]), int(v[1])) for k, v in _load("layers.yaml")["label"].items()}
 
 
-@functools.cache
-def _rules() -> dict[str, float]:
-    return {str(k): float(v) for k, v in _load("layout_rules.yaml")["rules"].items()}
-
-
 def rule_um(name: str) -> float:
-    """Value of sky130 rule ``name`` in µm (µm² for areas)."""
-    rules = _rules()
-    if name not in rules:
-        raise PDKError(f"layout rule {name!r} missing from imcflow/pdk/data/layout_rules.yaml")
-    return rules[name]
+    """Value of sky130 rule ``name`` in µm (µm² for areas), from the rule table."""
+    return rule_table.value(name)
 
 
 def up(x_dbu: float) -> int:
