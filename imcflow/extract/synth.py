@@ -34,6 +34,10 @@ class Canvas:
         """Rectangle on drawing layer ``name`` (corners in µm)."""
         self.cv.box(name, um(x0), um(y0), um(x1), um(y1))
 
+    def polygon(self, name: str, points: list[tuple[float, float]]) -> None:
+        """Polygon on drawing layer ``name`` (vertices in µm)."""
+        self.cv.polygon(name, [(um(x), um(y)) for x, y in points])
+
     def label(self, conductor: str, text: str, x: float, y: float) -> None:
         """Net label ``text`` on the label purpose of ``conductor`` at (x, y) µm."""
         self.cv.label(conductor, text, um(x), um(y))

@@ -137,6 +137,11 @@ class Canvas:
             raise ValueError(f"degenerate {layer} box {b}")
         self.cell.shapes(self._idx[layer]).insert(b)
 
+    def polygon(self, layer: str, points: list[tuple[int, int]]) -> None:
+        """Polygon on drawing layer ``layer`` (vertices in dbu)."""
+        pts = [kdb.Point(x + self.dx, self.ty(y)) for x, y in points]
+        self.cell.shapes(self._idx[layer]).insert(kdb.Polygon(pts))
+
     def cbox(self, layer: str, x: int, y: int, w: int, h: int) -> None:
         """Rectangle of size w × h centred on (x, y)."""
         self.box(layer, x - w // 2, y - h // 2, x - w // 2 + w, y - h // 2 + h)
