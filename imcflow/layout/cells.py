@@ -54,8 +54,8 @@ def _half(x: int) -> int:
 @dataclass(frozen=True)
 class Dims:
     """Every offset the cells are drawn with (dbu): composites of rule values, named where
-    computed in :func:`dims`, rounded up to the 5 nm grid. Three widths are design choices,
-    not rule minima, and say so."""
+    computed in :func:`dims`, rounded up to the 5 nm grid. Two are design choices, not rule
+    minima, and say so (the global supply rail width, the MIM via3 pitch)."""
 
     # routing widths and pitches
     pad_max: int        # widest stack pad (met3/met4 landing of a via2/via3)

@@ -85,7 +85,7 @@ class DrcReport:
         lines = [head]
         for v in self.violations:
             where = " ".join(f"({x:.3f},{y:.3f})" for x, y in v.locations[:3])
-            val = "" if v.value is None else f" ({v.value:g} {_unit(v.unit)})"
+            val = "" if v.value is None else f" ({v.value:g}{_unit(v.unit)})"
             lines.append(f"  {v.rule:<11} {v.count:>5} × {v.doc}{val} at {where}")
         if self.clean:
             lines.append("  clean")
@@ -93,7 +93,7 @@ class DrcReport:
 
 
 def _unit(unit: str | None) -> str:
-    return {"um": "µm", "um2": "µm²", "deg": "°"}.get(unit or "", unit or "")
+    return {"um": " µm", "um2": " µm²", "deg": "°"}.get(unit or "", unit or "")
 
 
 def _value_dbu(r: Rule, dbu: float) -> int | None:
@@ -131,10 +131,10 @@ def coverage_text() -> str:
     t = rule_table.table()
     lines = [f"{'rule':<16} {'value':>12}  status"]
     for r in t.rules:
-        val = "" if r.value is None else f"{r.value:g} {_unit(r.unit)}"
+        val = "" if r.value is None else f"{r.value:g}{_unit(r.unit)}"
         if r.implemented:
             assert r.check is not None
-            status = f"implemented ({r.check['kind']}) — {r.doc}"
+            status = f"implemented ({r.check['kind']}) [{'+'.join(r.src)}] — {r.doc}"
         else:
             reason = t.reasons[str(r.excluded)]
             what = f"{r.doc}: " if r.doc else ""
