@@ -15,7 +15,7 @@ from collections.abc import Callable
 import klayout.db as kdb
 
 from imcflow.extract import gds, synth
-from imcflow.extract.drc import _value_dbu, checks, layers, rules
+from imcflow.extract.drc import checks, layers, rules
 from imcflow.pdk.rules import value
 
 #: Manufacturing grid (µm): the step a bad variant is off the limit.
@@ -850,9 +850,7 @@ def tile_hits(layout: kdb.Layout) -> dict[int, set[str]]:
     L = layers.Layers(design)
     hits: dict[int, set[str]] = {}
     for r in rules():
-        assert r.check is not None
-        for b in checks.KINDS[r.check["kind"]](L, dict(r.check, _value=r.value),
-                                               _value_dbu(r, design.dbu)):
+        for b in checks.run(L, r):
             c = b.center()
             hits.setdefault(tile_of(c.x * design.dbu, c.y * design.dbu), set()).add(r.name)
     return hits

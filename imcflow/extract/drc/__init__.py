@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imcflow.errors import PDKError
-from imcflow.extract.drc.checks import KINDS
+from imcflow.extract.drc.checks import KINDS, run
 from imcflow.extract.drc.layers import Layers
 from imcflow.extract.gds import Design, load
 from imcflow.pdk import rules as rule_table
@@ -96,12 +96,6 @@ def _unit(unit: str | None) -> str:
     return {"um": " µm", "um2": " µm²", "deg": "°"}.get(unit or "", unit or "")
 
 
-def _value_dbu(r: Rule, dbu: float) -> int | None:
-    if r.value is None or r.unit not in ("um",):
-        return None
-    return int(round(r.value / dbu))
-
-
 def drc_design(design: Design, only: list[str] | None = None) -> DrcReport:
     """Run every implemented rule (or the rules named in ``only``) on a loaded design."""
     todo = rules() if only is None else [rule_table.rule(n) for n in only]
@@ -109,9 +103,7 @@ def drc_design(design: Design, only: list[str] | None = None) -> DrcReport:
     report = DrcReport(gds=str(design.path), top=design.top_name, rules_checked=len(todo))
     dbu = design.dbu
     for r in todo:
-        assert r.check is not None
-        params = dict(r.check, _value=r.value)
-        boxes = KINDS[r.check["kind"]](L, params, _value_dbu(r, dbu))
+        boxes = run(L, r)
         if boxes:
             locs = sorted({(b.center().x * dbu, b.center().y * dbu) for b in boxes})
             report.violations.append(Violation(

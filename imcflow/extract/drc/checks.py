@@ -1,8 +1,9 @@
 """The check kinds of the rule table, on ``klayout.db`` regions.
 
 Every function takes the design's :class:`~imcflow.extract.drc.layers.Layers`, the rule's check
-parameters (``imcflow/pdk/data/drc_rules.yaml``) and its value in database units (``None`` for a
-rule without a number), and returns the violation markers as ``klayout.db.Box`` objects (dbu).
+parameters (``imcflow/pdk/data/drc_rules.yaml``), its value (µm, µm², degrees; ``None`` for a
+rule without a number) and a length value in database units, and returns the violation markers
+as ``klayout.db.Box`` objects (dbu); :func:`run` does this for a rule of the table.
 Widths, spacings and enclosures use the Euclidian metric, as the sky130 decks do; spacing
 checks include notches (rule x.6).
 """
@@ -17,13 +18,14 @@ import klayout.db as kdb
 from imcflow.extract.drc.layers import Layers
 from imcflow.extract.gds import layer_map
 from imcflow.pdk import rules as rule_table
+from imcflow.pdk.rules import Rule
 
 Region, Edges, EdgePairs, Box = kdb.Region, kdb.Edges, kdb.EdgePairs, kdb.Box
 EUCLID, PROJ = kdb.Metrics.Euclidian, kdb.Metrics.Projection
 NO_ZERO = kdb.Region.NeverIncludeZeroDistance
 
 Params = dict[str, Any]
-Check = Callable[[Layers, Params, "int | None"], list[Box]]
+Check = Callable[[Layers, Params, "float | None", "int | None"], list[Box]]
 
 
 def _boxes(shapes: Region | Edges | EdgePairs | Iterable[Any]) -> list[Box]:
@@ -41,15 +43,15 @@ def _metric(p: Params) -> kdb.Metrics:
 
 
 # ----------------------------------------------------------------------------- basic kinds
-def width(L: Layers, p: Params, d: int | None) -> list[Box]:
+def width(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     return [b for n in _layers(p) for b in _boxes(L[n].width_check(d, metrics=EUCLID))]
 
 
-def space(L: Layers, p: Params, d: int | None) -> list[Box]:
+def space(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     return [b for n in _layers(p) for b in _boxes(L[n].space_check(d, metrics=EUCLID))]
 
 
-def separation(L: Layers, p: Params, d: int | None) -> list[Box]:
+def separation(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``a`` to ``b`` at least ``d`` (shapes that touch are not a spacing error); with
     ``overlap: error`` an overlap of ``a`` and ``b`` is one too."""
     a, b = L[p["a"]], L[p["b"]]
@@ -59,7 +61,7 @@ def separation(L: Layers, p: Params, d: int | None) -> list[Box]:
     return out
 
 
-def enclosure(L: Layers, p: Params, d: int | None) -> list[Box]:
+def enclosure(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``outer`` encloses ``inner`` by ``d``; any part of ``inner`` outside ``outer`` is an
     error. ``coincident_ok``: edges on the outer boundary are allowed."""
     outer, inner = L[p["outer"]], L[p["inner"]]
@@ -70,7 +72,7 @@ def enclosure(L: Layers, p: Params, d: int | None) -> list[Box]:
     return out
 
 
-def enclosure_2adj(L: Layers, p: Params, d: int | None) -> list[Box]:
+def enclosure_2adj(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``outer`` encloses each ``inner`` shape by ``d`` on at least one of every two adjacent
     sides: a shape fails when two of its sides that meet at a corner both fall short (the
     enclosure of a side measured in projection), or when it is not inside ``outer`` at all."""
@@ -80,43 +82,44 @@ def enclosure_2adj(L: Layers, p: Params, d: int | None) -> list[Box]:
     return _boxes(inner.interacting(corners.polygons(1)) + inner.not_inside(outer))
 
 
-def area(L: Layers, p: Params, d: int | None) -> list[Box]:
-    a = _area_dbu(L, p)
-    return _boxes(L[p["layer"]].with_area(0, a, False))
+def area(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
+    """Polygons of ``layer`` smaller than ``value`` µm²."""
+    return _boxes(L[p["layer"]].with_area(0, _area_dbu(L, value), False))
 
 
-def hole_area(L: Layers, p: Params, d: int | None) -> list[Box]:
-    a = _area_dbu(L, p)
-    return _boxes(L[p["layer"]].holes().with_area(0, a, False))
+def hole_area(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
+    """Holes of ``layer`` smaller than ``value`` µm²."""
+    return _boxes(L[p["layer"]].holes().with_area(0, _area_dbu(L, value), False))
 
 
-def _area_dbu(L: Layers, p: Params) -> int:
-    return int(round(float(p["_value"]) / (L.dbu * L.dbu)))
+def _area_dbu(L: Layers, value: float | None) -> int:
+    assert value is not None
+    return int(round(value / (L.dbu * L.dbu)))
 
 
-def cut_size(L: Layers, p: Params, d: int | None) -> list[Box]:
+def cut_size(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Rectangular cuts whose sides are not exactly ``d`` (non-rectangles: rule ``rectangular``)."""
     assert d is not None
     rects = L[p["layer"]].rectangles()
     return [b for b in _boxes(rects) if b.width() != d or b.height() != d]
 
 
-def rectangular(L: Layers, p: Params, d: int | None) -> list[Box]:
+def rectangular(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     return [b for n in _layers(p) for b in _boxes(L[n].non_rectangles())]
 
 
-def forbidden(L: Layers, p: Params, d: int | None) -> list[Box]:
+def forbidden(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Any shape on the derived layer ``layer`` is an error."""
     return _boxes(L[p["layer"]])
 
 
-def must_contain(L: Layers, p: Params, d: int | None) -> list[Box]:
+def must_contain(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Every polygon of each ``outer`` layer covers at least one ``inner`` polygon."""
     inner = L[p["inner"]]
     return [b for n in p["outer"] for b in _boxes(L[n].not_covering(inner))]
 
 
-def straddle(L: Layers, p: Params, d: int | None) -> list[Box]:
+def straddle(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``a`` does not straddle ``b``: an ``a`` shape not inside ``b`` has no edge over ``b``."""
     a = L[p["a"]]
     bs = p["b"] if isinstance(p["b"], list) else [p["b"]]
@@ -128,23 +131,25 @@ def straddle(L: Layers, p: Params, d: int | None) -> list[Box]:
 
 
 # ----------------------------------------------------------------------------- grid, angles
-def grid(L: Layers, p: Params, d: int | None) -> list[Box]:
+def grid(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Vertices on the ``value`` grid (in µm; a grid finer than the database unit is met)."""
-    g = int(round(float(p["_value"]) / L.dbu))
+    assert value is not None
+    g = int(round(value / L.dbu))
     if g <= 1:
         return []
     names = L.drawing if p["layers"] == "all" else p["layers"]
     return [b for n in names for b in _boxes(L[n].grid_check(g, g))]
 
 
-def angle(L: Layers, p: Params, d: int | None) -> list[Box]:
+def angle(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Edges at multiples of ``value`` degrees only (90 or 45)."""
-    kind = {90: kdb.Edges.OrthoEdges, 45: kdb.Edges.OrthoDiagonalEdges}[int(p["_value"])]
+    assert value is not None
+    kind = {90: kdb.Edges.OrthoEdges, 45: kdb.Edges.OrthoDiagonalEdges}[int(value)]
     return [b for n in p["layers"] for b in _boxes(L[n].edges().with_angle(kind, True))]
 
 
 # ----------------------------------------------------------------------------- labels, nets
-def labels_on_shapes(L: Layers, p: Params, d: int | None) -> list[Box]:
+def labels_on_shapes(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Every text label lies on (inside or on the edge of) a shape of its drawing layer."""
     bad = []
     dbu = L.dbu
@@ -170,7 +175,7 @@ CONNECTIONS = (("sd", "licon", "li1"), ("gate", None, "poly"), ("poly", "licon",
 INTERCONNECT = ("poly", "li1", "met1", "met2", "met3", "met4", "met5")
 
 
-def floating(L: Layers, p: Params, d: int | None) -> list[Box]:
+def floating(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """No floating interconnect: every connected net of poly, li1 and metal reaches a source/
     drain diffusion (through a licon), a gate, or carries a text label (a pin)."""
     regions = {"sd": L["difftap"] - L["poly"], "gate": L["gate"]}
@@ -231,15 +236,15 @@ def _gate_end_edges(L: Layers, gate: Region) -> Edges:
     return gate.edges() & L["diff"].edges()
 
 
-def channel_width(L: Layers, p: Params, d: int | None) -> list[Box]:
+def channel_width(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     return _boxes(_gate_sd_edges(L, L[p["gate"]]).with_length(0, d, False))
 
 
-def channel_length(L: Layers, p: Params, d: int | None) -> list[Box]:
+def channel_length(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     return _boxes(_gate_end_edges(L, L[p["gate"]]).with_length(0, d, False))
 
 
-def extension(L: Layers, p: Params, d: int | None) -> list[Box]:
+def extension(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``source_drain``: diff extends ≥ d beyond the gate's S/D sides (poly.7);
     ``endcap``: poly extends ≥ d beyond the gate's diff sides (poly.8)."""
     gate = L["gate"]
@@ -250,7 +255,7 @@ def extension(L: Layers, p: Params, d: int | None) -> list[Box]:
     return _boxes(edges.enclosed_check(over.edges(), d, metrics=PROJ))
 
 
-def sd_space(L: Layers, p: Params, d: int | None) -> list[Box]:
+def sd_space(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Spacing from the S/D sides of the gates ``gate`` to layer ``b``, measured along the
     source/drain direction (projection)."""
     assert d is not None
@@ -259,7 +264,7 @@ def sd_space(L: Layers, p: Params, d: int | None) -> list[Box]:
     return _boxes(strips.overlapping(L[p["b"]]))
 
 
-def inner_corner(L: Layers, p: Params, d: int | None) -> list[Box]:
+def inner_corner(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``layer`` does not cover an inner (concave) corner of ``over``."""
     corners = L[p["over"]].corners(0.0, 180.0)       # concave vertices, 2 dbu boxes
     return _boxes(corners.inside(L[p["layer"]]))
@@ -271,14 +276,14 @@ def _butt_edges(L: Layers) -> Edges:
     return L["diff"].edges() & L["tap"].edges()
 
 
-def tap_bound(L: Layers, p: Params, d: int | None) -> list[Box]:
+def tap_bound(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Width of a tap butting exactly ``butting`` diffusions."""
     n = int(p["butting"])
     taps = L["tap"].interacting(L["diff"], n, n)
     return _boxes(taps.width_check(d, metrics=EUCLID))
 
 
-def butt_extend(L: Layers, p: Params, d: int | None) -> list[Box]:
+def butt_extend(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Where diff and tap abut, the abutting edge is a whole edge of both."""
     butt = _butt_edges(L)
     if butt.is_empty():
@@ -293,7 +298,7 @@ def butt_extend(L: Layers, p: Params, d: int | None) -> list[Box]:
     return bad
 
 
-def butt_edge_space(L: Layers, p: Params, d: int | None) -> list[Box]:
+def butt_edge_space(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """An abutting edge keeps ``d`` from any diff/tap edge that does not coincide with it."""
     assert d is not None
     butt = _butt_edges(L)
@@ -304,7 +309,7 @@ def butt_edge_space(L: Layers, p: Params, d: int | None) -> list[Box]:
     return _boxes(others.inside_part(strips))
 
 
-def butt_cut_space(L: Layers, p: Params, d: int | None) -> list[Box]:
+def butt_cut_space(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """A licon on tap keeps ``d`` from the tap's diff-abutting edge."""
     assert d is not None
     butt = _butt_edges(L)
@@ -314,7 +319,7 @@ def butt_cut_space(L: Layers, p: Params, d: int | None) -> list[Box]:
     return _boxes(licon_tap.overlapping(butt.extended(0, 0, d, d, False)))
 
 
-def implant_enclosure(L: Layers, p: Params, d: int | None) -> list[Box]:
+def implant_enclosure(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """``implant`` encloses the ``layer`` (diff or tap) under it by ``d``, except along an
     abutting diff/tap edge."""
     imp = L[p["implant"]]
@@ -329,7 +334,7 @@ def implant_enclosure(L: Layers, p: Params, d: int | None) -> list[Box]:
     return out
 
 
-def butt_implant(L: Layers, p: Params, d: int | None) -> list[Box]:
+def butt_implant(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """The abutting edge of a diff/tap under ``implant`` lies inside or on the implant."""
     butt = _butt_edges(L)
     if butt.is_empty():
@@ -342,7 +347,7 @@ def butt_implant(L: Layers, p: Params, d: int | None) -> list[Box]:
 
 
 # ----------------------------------------------------------------------------- wide metal, MIM
-def huge_space(L: Layers, p: Params, d: int | None) -> list[Box]:
+def huge_space(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """Spacing rules of huge metal (wider and longer than ``huge`` µm, table C3).
 
     ``huge``: edges of the huge part to any other edge of the layer; ``attached``: edges of
@@ -365,7 +370,7 @@ def huge_space(L: Layers, p: Params, d: int | None) -> list[Box]:
     return out
 
 
-def bottom_plate_space(L: Layers, p: Params, d: int | None) -> list[Box]:
+def bottom_plate_space(L: Layers, p: Params, value: float | None, d: int | None) -> list[Box]:
     """capm.2b: the MIM bottom plate ((capm ∩ met3) grown by capm.3, table C3) keeps ``d``
     from other bottom plates (unless met3 joins them: one plate) and from other met3."""
     grow = int(round(rule_table.value("capm.3") / L.dbu))
@@ -393,3 +398,16 @@ KINDS: dict[str, Check] = {
     "butt_implant": butt_implant, "huge_space": huge_space,
     "bottom_plate_space": bottom_plate_space,
 }
+
+
+def value_dbu(rule: Rule, dbu: float) -> int | None:
+    """A length rule's value in database units (None for areas, angles and valueless rules)."""
+    if rule.value is None or rule.unit != "um":
+        return None
+    return int(round(rule.value / dbu))
+
+
+def run(L: Layers, rule: Rule) -> list[Box]:
+    """Violation markers (dbu) of implemented rule ``rule`` on the design of ``L``."""
+    assert rule.check is not None
+    return KINDS[rule.check["kind"]](L, rule.check, rule.value, value_dbu(rule, L.dbu))
