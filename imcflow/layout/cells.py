@@ -81,7 +81,9 @@ class Dims:
     cap: int            # implant/nwell cap beyond a row's end
     # MIM
     mim_enc: int        # met3 bottom plate around capm
-    mim_keep: int       # capm to the nearest other met3 (incl. the bottom-plate rule)
+    mim_keep: int       # capm to the nearest other met3: that met3 keeps max(capm.2b, capm.11)
+    #                     from the bottom plate (capm.3 around the capm), so capm.2b holds and
+    #                     capm.11 holds even measured from the plate instead of the capm
     mim_via_in: int     # via3 centre from a capm edge
     mim_via_pitch: int
     # neuron
@@ -132,7 +134,7 @@ def dims() -> Dims:
         gy_sel=gy_sel,
         cap=max(rule("nsd.5b"), rule("psd.5b"), rule("difftap.10")),
         mim_enc=rule("capm.3"),
-        mim_keep=max(rule("capm.11"), rule("capm.2b") + rule("capm.3")),
+        mim_keep=max(rule("capm.11"), rule("capm.2b")) + rule("capm.3"),
         mim_via_in=rule("capm.4") + s.via3 // 2,
         mim_via_pitch=4 * s.via3,       # design choice: a sparse via3 grid (≥ via3.1 + via3.2)
         nwell_enc=max(rule("difftap.8"), rule("difftap.10")),
