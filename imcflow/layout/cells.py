@@ -97,11 +97,15 @@ def dims() -> Dims:
     m1w, m1h = s.pad["met1"]
     pad_max = max(max(p) for p in s.pad.values())
     space_max = max(rule(r) for r in ("li.3", "m1.2", "m2.2", "m3.2", "m4.2"))
+    # the n-tap of one row and the p-tap of the next face each other across the row boundary,
+    # where the n-well ends: difftap.10 / difftap.11 to that edge, and half of difftap.3 and
+    # of n/psd.5b + n/psd.7 (implant to the other tap) each
     tap_y0 = up(max(rule("difftap.10"), rule("difftap.11"), rule("difftap.3") / 2,
                     (rule("nsd.5b") + rule("nsd.7")) / 2, (rule("psd.5b") + rule("psd.7")) / 2))
     tap_y1 = tap_y0 + s.tap
     tap_c = (tap_y0 + tap_y1) // 2
     strip_li_h = s.lic + 2 * rule("li.5")
+    # the selector's gate contact sits above the p-tap strip as close as its stack allows
     gy_sel = up(max(
         tap_y1 + rule("m1.2") + m1h / 2,                     # its met1 pad to the vss rail
         tap_c + strip_li_h / 2 + rule("li.3") + s.pad["li1"][1] / 2,   # li1 pad to strip li1
