@@ -6,6 +6,7 @@ import pytest
 
 from imcflow import pdk
 from imcflow.extract import devices, gds, spice, synth
+from imcflow.layout import geom
 
 
 def _extract(c: synth.Canvas) -> devices.Extraction:
@@ -39,8 +40,11 @@ def test_mosfets_sizes_fingers_and_flavours() -> None:
     assert n["model"] == devices.NFET
     assert (n["params"]["W"], n["params"]["L"], n["params"]["NF"]) == pytest.approx((2.1, 0.25, 3))
     assert n["terminals"] == {"S": "vss", "G": "g0", "D": "d0", "B": "vss"}
-    # 4 s/d columns of 0.29 × 0.7 µm split between source and drain
-    assert n["params"]["AS"] + n["params"]["AD"] == pytest.approx(4 * 0.29 * 0.7)
+    # 4 s/d columns × 0.7 µm split between source and drain: two end columns and two between
+    # gates (synth draws them with the layout generator's composites)
+    sz = geom.sizes()
+    sd_um = (2 * sz.sd_end + 2 * sz.sd_in) * 1e-3
+    assert n["params"]["AS"] + n["params"]["AD"] == pytest.approx(sd_um * 0.7)
     p = rows["d1"]
     assert p["model"] == devices.PFET_HVT
     assert p["terminals"]["B"] == "vdd"

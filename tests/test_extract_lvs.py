@@ -29,7 +29,7 @@ def circuit(swap: bool = False, open_d1: bool = False, narrow_gap: bool = False
     c.box("met1", sx - 0.145, sy - 0.145, x_end, sy + 0.145)   # source strap
     c.stack(x_end, sy, "met1", "met4")
     bx, by = m["b"]
-    c.box("met4", bx - 0.25, by - 0.25, x_end + 0.25, by + 0.25)
+    c.box("met4", bx, by - 0.25, x_end + 0.25, by + 0.25)
     c.box("met4", x_end - 0.25, sy, x_end + 0.25, by)
     dx, dy = p["d"]
     c.box("met1", -2.0, dy - 0.145, dx + 0.145, dy + 0.145)    # d1 to the MIM top plate
@@ -38,8 +38,9 @@ def circuit(swap: bool = False, open_d1: bool = False, narrow_gap: bool = False
     gap = 1.0 if open_d1 else 0.0
     c.box("met4", -2.25, dy, -1.75, ay - 0.25 - gap)
     c.box("met4", -2.25, ay - 0.25, ax, ay + 0.25)
-    if narrow_gap:   # a met1 stub 0.1 µm from the source strap: m1.2 (0.14 µm)
+    if narrow_gap:   # a labelled met1 stub 0.1 µm from the source strap: m1.2 (0.14 µm)
         c.box("met1", 2.0, sy + 0.245, 3.0, sy + 0.545)
+        c.label("met1", "stub", 2.5, sy + 0.395)
     return c
 
 

@@ -207,13 +207,10 @@ def test_resistance_of_a_wire() -> None:
 
 
 def test_unmodelled_geometry_is_reported() -> None:
-    import klayout.db as kdb
-
     c = synth.Canvas("warn")
     c.box("met1", 0, 0, 10, 1)
     c.label("met1", "a", 1, 0.5)
-    c.top.shapes(c.layer("met2")).insert(
-        kdb.DPolygon([kdb.DPoint(0, 0), kdb.DPoint(5, 5), kdb.DPoint(5, 0)]))
+    c.polygon("met2", [(0, 0), (5, 5), (5, 0)])
     c.box("dnwell", -5, -5, 20, 20)
     ext = devices.extract_netlist(gds.from_layout(c.layout))
     parasitics.extract_parasitics(ext)

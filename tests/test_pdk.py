@@ -53,15 +53,17 @@ def test_missing_data_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("net_class", sorted(pdk.get().wire_styles))
 def test_wire_styles_are_drc_clean(net_class: str) -> None:
-    """Two parallel 10 µm wires of the style at its spacing pass imcflow's DRC."""
+    """Two parallel, labelled 10 µm wires of the style at its spacing pass imcflow's DRC."""
     style = pdk.get().wire_style(net_class)
     lay = kdb.Layout()
     lay.dbu = 0.001
     top = lay.create_cell("w")
     li = lay.layer(*pdk.get().layer(style.layer))
+    lbl = lay.layer(*pdk.get().label_layers[style.layer])
     w, s = round(style.width_um * 1000), round(style.spacing_um * 1000)
     for k in range(2):
         top.shapes(li).insert(kdb.Box(0, k * (w + s), 10_000, k * (w + s) + w))
+        top.shapes(lbl).insert(kdb.Text(f"n{k}", kdb.Trans(1000, k * (w + s) + w // 2)))
     report = drc_design(gds.from_layout(lay))
     assert report.clean, report.text()
 

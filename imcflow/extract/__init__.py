@@ -2,8 +2,8 @@
 
 Functions the flow calls:
 
-* :func:`drc` ``(gds, top=None) → DrcReport`` — sky130 rule subset
-  (``imcflow/pdk/data/drc_rules.yaml``);
+* :func:`drc` ``(gds, top=None) → DrcReport`` — the sky130 periphery rules of
+  ``imcflow/pdk/data/drc_rules.yaml``;
 * :func:`extract` ``(gds, ports=None, top=None, subckt=None, parasitics=True,
   resistance=False) → str`` — post-layout SPICE: a ``.subckt`` whose pins are ``ports`` (net
   labels, in order; default: every label, sorted), sky130 device calls and parasitic C (R);

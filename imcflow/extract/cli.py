@@ -24,15 +24,26 @@ def _write_report(path: Path | None, text: str, data: dict) -> None:
 
 
 @click.command("drc")
-@_GDS
+@click.argument("gds", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @_TOP
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="report file (.json for JSON, else text)")
-def drc_cmd(gds: Path, top: str | None, out: Path | None) -> None:
-    """Check GDS against the sky130 rule subset (imcflow/pdk/data/drc_rules.yaml); non-zero exit on
-    violations."""
-    from imcflow.extract.drc import drc
+@click.option("--rules", "show_rules", is_flag=True,
+              help="print the rule table's coverage (each rule implemented or excluded, and "
+                   "why) instead of checking a GDS")
+def drc_cmd(gds: Path | None, top: str | None, out: Path | None, show_rules: bool) -> None:
+    """Check GDS against the sky130 periphery rules (imcflow/pdk/data/drc_rules.yaml);
+    non-zero exit on violations."""
+    from imcflow.extract.drc import coverage_text, drc
 
+    if show_rules:
+        text = coverage_text()
+        if out is not None:
+            atomicio.write_text(out, text)
+        click.echo(text, nl=False)
+        return
+    if gds is None:
+        raise click.UsageError("give a GDS file to check (or --rules for the rule coverage)")
     report = drc(gds, top)
     _write_report(out, report.text(), report.to_dict())
     click.echo(report.text(), nl=False)

@@ -1,161 +1,192 @@
 """Hand-drawn sky130 geometry with known dimensions, for tests and benchmarks.
 
-The cells are drawn directly with ``klayout.db`` on the layer numbers of ``imcflow/pdk/data/layers.yaml`` and
-are clean under ``imcflow/pdk/data/drc_rules.yaml``: a multi-finger MOSFET with source/drain/gate contacts
-brought to met1, a MIM capacitor with both plates brought up, wires and text labels. All
-coordinates and sizes are in µm; the layout's database unit is 1 nm.
+µm helpers on top of the layout generator's canvas (:class:`imcflow.layout.geom.Canvas`): the
+same layer map, the same stack pads and the same rule composites (:func:`imcflow.layout.geom.
+sizes`, values from ``imcflow/pdk/data/drc_rules.yaml``). :func:`mosfet` draws a multi-finger
+MOSFET with source/drain/gate contacts brought to met1, :func:`mim` a MIM capacitor with both
+plates brought up to met4; both are clean under the DRC. Coordinates and sizes are in µm (on the
+5 nm grid); the layout's database unit is 1 nm.
 """
 
 from __future__ import annotations
 
 import klayout.db as kdb
 
-from imcflow.extract.gds import layer_map
+from imcflow.layout import devices as dv
+from imcflow.layout import geom
+from imcflow.layout.rules import DBU_UM, down, rule, um, up
 
-LICON = 0.17   # contact size, µm (licon.1)
-SD = 0.29      # source/drain column: 0.06 + licon + 0.06, µm (licon.11, poly.7 ≥ 0.25)
+
+def _um(x_dbu: int) -> float:
+    return round(x_dbu * DBU_UM, 6)
 
 
 class Canvas:
-    """A one-cell layout with drawing helpers (µm)."""
+    """A one-cell layout with µm drawing helpers over :class:`imcflow.layout.geom.Canvas`."""
 
     def __init__(self, name: str = "top") -> None:
         self.layout = kdb.Layout()
-        self.layout.dbu = 0.001
+        self.layout.dbu = DBU_UM
         self.top = self.layout.create_cell(name)
-
-    def layer(self, name: str, purpose: str = "drawing") -> int:
-        ln, dt = layer_map()[purpose][name]
-        return self.layout.layer(ln, dt)
+        self.cv = geom.Canvas(self.layout, self.top)
 
     def box(self, name: str, x0: float, y0: float, x1: float, y1: float) -> None:
         """Rectangle on drawing layer ``name`` (corners in µm)."""
-        self.top.shapes(self.layer(name)).insert(
-            kdb.DBox(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+        self.cv.box(name, um(x0), um(y0), um(x1), um(y1))
+
+    def polygon(self, name: str, points: list[tuple[float, float]]) -> None:
+        """Polygon on drawing layer ``name`` (vertices in µm)."""
+        self.cv.polygon(name, [(um(x), um(y)) for x, y in points])
 
     def label(self, conductor: str, text: str, x: float, y: float) -> None:
         """Net label ``text`` on the label purpose of ``conductor`` at (x, y) µm."""
-        self.top.shapes(self.layer(conductor, "label")).insert(kdb.DText(text, kdb.DTrans(x, y)))
+        self.cv.label(conductor, text, um(x), um(y))
 
     def contact(self, cut: str, x: float, y: float, size: float) -> None:
-        h = size / 2
-        self.box(cut, x - h, y - h, x + h, y + h)
-
-    def li_met1_pad(self, x: float, y: float) -> None:
-        """mcon at (x, y) with a 0.29 µm met1 pad (m1.4 0.03 µm: 0.06 all round)."""
-        self.contact("mcon", x, y, 0.17)
-        self.contact("met1", x, y, 0.29)
+        """A square ``cut`` of side ``size`` centred on (x, y)."""
+        self.cv.cbox(cut, um(x), um(y), um(size), um(size))
 
     def via12(self, x: float, y: float) -> None:
-        """via at (x, y) with 0.29 µm met1 and met2 pads (enclosure 0.07 ≥ 0.055/0.055)."""
-        self.contact("via", x, y, 0.15)
-        self.contact("met1", x, y, 0.29)
-        self.contact("met2", x, y, 0.29)
+        """via at (x, y) with the generator's met1 and met2 pads."""
+        self.cv.stack(um(x), um(y), "met1", "met2")
 
     def stack(self, x: float, y: float, lo: str, hi: str) -> None:
-        """Via stack at (x, y) from conductor ``lo`` up to ``hi`` (met1 … met4), with pads."""
-        order = ["met1", "met2", "met3", "met4"]
-        cuts = {"met1": ("via", 0.15, 0.29), "met2": ("via2", 0.2, 0.37),
-                "met3": ("via3", 0.2, 0.5)}
-        i, j = order.index(lo), order.index(hi)
-        for k in range(i, j):
-            cut, size, pad = cuts[order[k]]
-            self.contact(cut, x, y, size)
-            low_pad = max(pad, 0.29 if k == 0 else 0.33)
-            self.contact(order[k], x, y, low_pad if order[k] != "met3" else 0.6)
-            self.contact(order[k + 1], x, y, pad if order[k + 1] != "met3" else 0.6)
+        """Contact/via stack at (x, y) from conductor ``lo`` up to ``hi``, with pads."""
+        self.cv.stack(um(x), um(y), lo, hi)
 
     def write(self, path: str) -> None:
         self.layout.write(path)
 
 
+def _met1_on_li(cv: geom.Canvas, x: int, y: int) -> None:
+    """mcon on li1 at (x, y) with a met1 pad (m1.4, m1.5)."""
+    s = geom.sizes()
+    cv.cbox("mcon", x, y, s.ct, s.ct)
+    cv.cbox("met1", x, y, *s.pad["met1"])
+
+
+def tap_gap() -> int:
+    """Gap (dbu) from a device's diff to its tap of the other implant: difftap.3, and the
+    tap's implant (n/psd.5b) at n/psd.7 from the diff."""
+    return max(rule("difftap.3"), rule("nsd.5b") + rule("nsd.7"),
+               rule("psd.5b") + rule("psd.7"))
+
+
 def mosfet(c: Canvas, x: float, y: float, *, w_finger: float, l: float, nf: int = 1,
            polarity: str = "n", flavor: str = "", tap: bool = False,
            nets: tuple[str, str, str] | None = None) -> dict[str, tuple[float, float]]:
-    """Draw an ``nf``-finger MOSFET with its diffusion's lower-left corner at (x, y).
+    """Draw an ``nf``-finger MOSFET with its diffusion's lower-left corner at (x, y) µm.
 
-    Source columns (even) join on a li1 bar below the device, drain columns (odd) on a li1 bar
-    above it; the gates join on a poly bar above the diffusion with a contact on the left.
-    Each of S, D, G gets an mcon and a met1 pad; returns their centres. ``flavor`` is ``""``,
-    ``"lvt"`` (lvtn marker) or ``"hvt"`` (hvtp marker). ``tap`` adds a substrate/well tap
-    tied to the source. ``nets`` = (d, g, s) labels on met1.
+    Source columns (even) join on a li1 bar below the device, drain columns (odd) on a li1
+    bar above it; the gates join on a poly bar poly.4 above the diffusion, contacted at its
+    left end (licon.14/licon.9 from the diff). Each of S, D, G gets a met1 pad; returns their
+    centres (µm). The drain pad sits a met1 pad and m1.2 above the gate pad, so a met1 strap
+    along any pin's row clears the other pins. ``flavor`` is ``""``, ``"lvt"`` (lvtn) or
+    ``"hvt"`` (hvtp). ``tap`` adds a substrate (n) or well (p) tap tied to the source, below
+    the device; a pfet needs it for its n-well (nwell.4). ``nets`` = (d, g, s) labels on met1.
     """
-    pitch = SD + l
-    length = (nf + 1) * SD + nf * l
-    top = y + w_finger
-    c.box("diff", x, y, x + length, top)
-    impl = "nsdm" if polarity == "n" else "psdm"
-    c.box(impl, x - 0.125, y - 0.125, x + length + 0.125, top + 0.125)
-    if polarity == "p":
-        c.box("nwell", x - 0.6, y - 1.6, x + length + 0.6, top + 0.6)
-    if flavor == "lvt":
-        c.box("lvtn", x - 0.18, y - 0.18, x + length + 0.18, top + 0.18)
-    elif flavor == "hvt":
-        c.box("hvtp", x - 0.18, y - 0.18, x + length + 0.18, top + 0.18)
-    # gates and the poly bar above the diffusion
-    bar_y0, bar_y1 = top + 0.3, top + 0.63
-    for k in range(nf):
-        gx = x + SD + k * pitch
-        c.box("poly", gx, y - 0.13, gx + l, bar_y0)
-    c.box("poly", x - 0.45, bar_y0, x + SD + (nf - 1) * pitch + l, bar_y1)
-    gcx, gcy = x - 0.285, (bar_y0 + bar_y1) / 2
-    c.contact("licon", gcx, gcy, LICON)
-    c.box("li1", x - 0.45, bar_y0, x - 0.12, bar_y1)
-    c.li_met1_pad(gcx, gcy)
-    # contacts in each s/d column
-    n_ct = max(1, int((w_finger - 0.08 - LICON) / 0.34 + 1e-9) + 1)
-    span = (n_ct - 1) * 0.34
-    cy0 = y + w_finger / 2 - span / 2
-    s_bar = (y - 0.47, y - 0.3)
-    d_bar = (top + 0.85, top + 1.02)
-    xs_s, xs_d = [], []
-    for k in range(nf + 1):
-        cx = x + k * pitch + SD / 2
-        for m in range(n_ct):
-            c.contact("licon", cx, cy0 + m * 0.34, LICON)
-        lo, hi = cy0 - 0.085 - 0.08, cy0 + span + 0.085 + 0.08
+    s = geom.sizes()
+    cv = c.cv
+    x0, y0, w, lg = um(x), um(y), um(w_finger), um(l)
+    length = 2 * s.sd_end + nf * lg + (nf - 1) * s.sd_in
+    top = y0 + w
+    diff = (x0, y0, x0 + length, top)
+    cv.box("diff", *diff)
+    cv.box("nsdm" if polarity == "n" else "psdm",
+           *dv.implant_box(diff, "nsdm" if polarity == "n" else "psdm"))
+    if flavor:
+        e = dv.vt_enclosure()
+        cv.box({"lvt": "lvtn", "hvt": "hvtp"}[flavor], x0 - e, y0 - e, x0 + length + e, top + e)
+    # gates, and the poly bar above the diffusion with its contact at the left
+    bar0 = top + dv.bar_dy()
+    bar1 = bar0 + s.poly_w
+    gates = [x0 + s.sd_end + k * (lg + s.sd_in) for k in range(nf)]
+    for gx in gates:
+        cv.box("poly", gx, y0 - s.endcap, gx + lg, bar1)
+    gcx = x0 - s.gc_gap - s.lic // 2
+    gcy = (bar0 + bar1) // 2
+    cv.box("poly", gcx, bar0, gates[-1] + lg, bar1)
+    cv.stack(gcx, gcy, "poly", "met1")
+    # source/drain licon columns; sources down to a li1 bar, drains up to one
+    ys = [y0 + v for v in dv.licon_column(w)]
+    li_ext = (s.pad["li1"][1] - s.lic) // 2
+    out = li_ext - s.diff_lic_enc                      # column li1 beyond the diff
+    li_w = rule("li.1")
+    s_bar = (y0 - out - rule("li.3") - li_w, y0 - out - rule("li.3"))
+    m1h = s.pad["met1"][1]
+    d_mid = up(gcy + m1h + rule("m1.2"))               # drain pad a pad + m1.2 above the gate's
+    d_bar = (d_mid - li_w // 2, d_mid - li_w // 2 + li_w)
+    cols = [x0 + s.sd_end - s.lic_gate - s.lic // 2]
+    cols += [gx + lg + s.lic_gate + s.lic // 2 for gx in gates]
+    xs_s, xs_d = cols[0::2], cols[1::2]
+    for k, cx in enumerate(cols):
+        for yl in ys:
+            cv.cbox("licon", cx, yl + s.lic // 2, s.lic, s.lic)
+        lo, hi = ys[0] - li_ext, ys[-1] + s.lic + li_ext
         if k % 2 == 0:
-            c.box("li1", cx - 0.085, s_bar[0], cx + 0.085, hi)
-            xs_s.append(cx)
+            cv.box("li1", cx - s.lic // 2, s_bar[0], cx + s.lic // 2, hi)
         else:
-            c.box("li1", cx - 0.085, lo, cx + 0.085, d_bar[1])
-            xs_d.append(cx)
-    c.box("li1", xs_s[0] - 0.085, s_bar[0], xs_s[-1] + 0.085, s_bar[1])
-    c.box("li1", xs_d[0] - 0.085, d_bar[0], xs_d[-1] + 0.085, d_bar[1])
-    s_pad = (xs_s[-1], (s_bar[0] + s_bar[1]) / 2)
-    d_pad = (xs_d[-1], (d_bar[0] + d_bar[1]) / 2)
-    c.li_met1_pad(*s_pad)
-    c.li_met1_pad(*d_pad)
+            cv.box("li1", cx - s.lic // 2, lo, cx + s.lic // 2, d_bar[1])
+    cv.box("li1", xs_s[0] - s.lic // 2, s_bar[0], xs_s[-1] + s.lic // 2, s_bar[1])
+    cv.box("li1", xs_d[0] - s.lic // 2, d_bar[0], xs_d[-1] + s.lic // 2, d_bar[1])
+    s_pad = (xs_s[-1], (s_bar[0] + s_bar[1]) // 2)
+    d_pad = (xs_d[-1], (d_bar[0] + d_bar[1]) // 2)
+    _met1_on_li(cv, *s_pad)
+    _met1_on_li(cv, *d_pad)
+    nw_box = diff
     if tap:
-        tx0, ty0 = x, y - 1.0
-        c.box("tap", tx0, ty0, tx0 + 0.41, ty0 + 0.41)
-        other = "psdm" if polarity == "n" else "nsdm"
-        c.box(other, tx0 - 0.125, ty0 - 0.125, tx0 + 0.535, ty0 + 0.41 + 0.125)
-        c.contact("licon", tx0 + 0.205, ty0 + 0.205, LICON)
-        c.box("li1", tx0 + 0.12, ty0 + 0.04, tx0 + 0.29, s_bar[1])
+        t = s.tap
+        ty1 = y0 - tap_gap()
+        tcx = xs_s[0]
+        tbox = (tcx - t // 2, ty1 - t, tcx - t // 2 + t, ty1)
+        cv.box("tap", *tbox)
+        cv.box("psdm" if polarity == "n" else "nsdm",
+               *dv.implant_box(tbox, "psdm" if polarity == "n" else "nsdm"))
+        cv.stack(tcx, ty1 - t // 2, "tap", "li1")
+        cv.box("li1", tcx - s.lic // 2, ty1 - t // 2, tcx + s.lic // 2, s_bar[1])
+        nw_box = (min(diff[0], tbox[0]), tbox[1], max(diff[2], tbox[2]), diff[3])
+    if polarity == "p":
+        e = max(rule("difftap.8"), rule("difftap.10"))
+        cv.box("nwell", nw_box[0] - e, nw_box[1] - e, nw_box[2] + e, nw_box[3] + e)
     pins = {"d": d_pad, "g": (gcx, gcy), "s": s_pad}
+    pins_um = {k: (_um(px), _um(py)) for k, (px, py) in pins.items()}
     if nets is not None:
-        for (_key, pos), name in zip(pins.items(), nets, strict=True):
+        for (_key, pos), name in zip(pins_um.items(), nets, strict=True):
             c.label("met1", name, *pos)
-    return pins
+    return pins_um
+
+
+def mim_pickup() -> int:
+    """Bottom-plate pickup (via3 centre, dbu) to the right of the capm: capm.5 from the capm,
+    and its met4 pad m4.5b (huge-met4 spacing) from the top plate."""
+    s = geom.sizes()
+    return max(rule("capm.5") + s.via3 // 2, rule("m4.5b") + s.pad["met4"][0] // 2)
 
 
 def mim(c: Canvas, x: float, y: float, w: float, l: float,
         nets: tuple[str, str] | None = None) -> dict[str, tuple[float, float]]:
     """Draw a ``sky130_fd_pr__cap_mim_m3_1`` of W × L µm (capm) with its lower-left at (x, y).
 
-    met3 bottom plate encloses capm by 0.14 (capm.3) and extends 1.2 µm to the right for a
-    via3 landing; met4 covers the top plate and lands on it through via3 (capm.4: 0.14 µm).
-    Returns the top-plate (met4) and bottom-plate (met4 pickup) label positions.
+    The met3 bottom plate encloses capm by capm.3 and extends to the right over a via3
+    pickup (:func:`mim_pickup`) with a met4 pad; the met4 top plate covers the capm and lands on
+    it through a via3 at its centre (capm.4). Returns the top-plate and bottom-plate (met4
+    pickup) label positions (µm).
     """
-    c.box("capm", x, y, x + w, y + l)
-    c.box("met3", x - 0.14, y - 0.14, x + w + 1.3, y + l + 0.14)
-    c.box("met4", x + 0.1, y + 0.1, x + w - 0.1, y + l - 0.1)
-    c.contact("via3", x + w / 2, y + l / 2, 0.2)
-    bx = x + w + 0.9
-    c.contact("via3", bx, y + l / 2, 0.2)
-    c.box("met4", bx - 0.25, y + l / 2 - 0.25, bx + 0.25, y + l / 2 + 0.25)
-    pins = {"a": (x + w / 2, y + l / 2), "b": (bx, y + l / 2)}
+    s = geom.sizes()
+    cv = c.cv
+    x0, y0, x1, y1 = um(x), um(y), um(x + w), um(y + l)
+    enc = rule("capm.3")
+    bx = x1 + mim_pickup()
+    cy = y0 + down((y1 - y0) / 2)
+    m3 = s.pad["met3"][0]
+    cv.box("capm", x0, y0, x1, y1)
+    cv.box("met3", x0 - enc, y0 - enc, max(x1 + enc, bx + m3 // 2), y1 + enc)
+    cv.box("met4", x0, y0, x1, y1)
+    cx = x0 + down((x1 - x0) / 2)
+    cv.cbox("via3", cx, cy, s.via3, s.via3)
+    cv.cbox("via3", bx, cy, s.via3, s.via3)
+    cv.cbox("met4", bx, cy, *s.pad["met4"])
+    pins = {"a": (_um(cx), _um(cy)), "b": (_um(bx), _um(cy))}
     if nets is not None:
         c.label("met4", nets[0], *pins["a"])
         c.label("met4", nets[1], *pins["b"])

@@ -2,8 +2,9 @@
 
 * :func:`layers` — the PDK object's layer map (name → (layer, datatype)), drawing and label
   purposes;
-* :func:`rule` — a sky130 rule value from ``imcflow/pdk/data/layout_rules.yaml`` in database units
-  (1 dbu = 1 nm), looked up by its sky130 rule name (``"poly.8"``, ``"m1.2"``, …).
+* :func:`rule` — a sky130 rule value in database units (1 dbu = 1 nm), looked up by its sky130
+  rule name (``"poly.8"``, ``"m1.2"``, …) in the one rule table the DRC checks,
+  ``imcflow/pdk/data/drc_rules.yaml`` (read by :mod:`imcflow.pdk.rules`).
 
 The generator is correct by construction: every offset it uses is either one of these rule values
 or a composite of them (spelled out where it is computed), rounded *up* to the 5 nm grid.
@@ -11,33 +12,15 @@ or a composite of them (spelled out where it is computed), rounded *up* to the 5
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any
-
-import yaml
 
 from imcflow import pdk
-from imcflow.errors import PDKError
+from imcflow.pdk import rules as rule_table
 
 #: Database unit in µm (1 nm); all generator coordinates are integers in dbu.
 DBU_UM = 0.001
 #: Manufacturing grid in dbu (0.005 µm).
 GRID = 5
-
-
-def _load(name: str) -> dict[str, Any]:
-    path = pdk.PDK_DIR / name
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise PDKError(f"PDK data file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise PDKError(f"PDK data file {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise PDKError(f"PDK data file {path}: expected a mapping")
-    return data
 
 
 def layers() -> dict[str, tuple[int, int]]:
@@ -50,17 +33,9 @@ def label_layers() -> dict[str, tuple[int, int]]:
     return pdk.get().label_layers
 
 
-@functools.cache
-def _rules() -> dict[str, float]:
-    return {str(k): float(v) for k, v in _load("layout_rules.yaml")["rules"].items()}
-
-
 def rule_um(name: str) -> float:
-    """Value of sky130 rule ``name`` in µm (µm² for areas)."""
-    rules = _rules()
-    if name not in rules:
-        raise PDKError(f"layout rule {name!r} missing from imcflow/pdk/data/layout_rules.yaml")
-    return rules[name]
+    """Value of sky130 rule ``name`` in µm (µm² for areas), from the rule table."""
+    return rule_table.value(name)
 
 
 def up(x_dbu: float) -> int:

@@ -41,6 +41,7 @@ STYLES: dict[str, tuple[str, int, bool]] = {
     "psdm": ("#e6b3b3", 1, False),
     "lvtn": ("#ffd24d", 1, False),
     "hvtp": ("#ff9a4d", 1, False),
+    "npc": ("#b0b0ff", 1, False),
     "areaid_core": ("#bbbbbb", 1, False),
 }
 
