@@ -43,9 +43,11 @@ def test_dc_fit_reports_curvature_as_residual():
 
 
 def _physics(rng: np.random.Generator, n_out: int = 3, n_in: int = 5) -> LayerPhysics:
+    """A layer whose membranes were measured at 140, 145.5 and 136 fF."""
     sign = np.where(rng.random((n_out, n_in)) < 0.35, -1.0, 1.0)
     current = rng.uniform(40e-9, 160e-9, (n_out, n_in))
-    return LayerPhysics(sign=sign, current_A=current, c_F=np.full(n_out, 140e-15), v0_V=1.3,
+    c_meas = np.array([140e-15, 145.5e-15, 136e-15])[:n_out]
+    return LayerPhysics(sign=sign, current_A=current, c_F=c_meas, v0_V=1.3,
                         v_th_V=0.872, T_s=1e-6, E_pos=2.8, E_neg=-1.53, i_dis_A=122e-9,
                         beta_d=1 / 6.44)
 
@@ -53,7 +55,8 @@ def _physics(rng: np.random.Generator, n_out: int = 3, n_in: int = 5) -> LayerPh
 def test_transient_fit_recovers_known_parameters():
     rng = np.random.default_rng(3)
     phys = _physics(rng)
-    truth = FittedLayer(c_eff_F=(151e-15, 157e-15, 147e-15), v_th=0.96, beta_d=0.2,
+    # the measured capacitances scaled by 1.08 (the large-signal membrane vs the ramp test)
+    truth = FittedLayer(c_eff_F=tuple(1.08 * phys.c_F), c_scale=1.08, v_th=0.96, beta_d=0.2,
                         delay_in=0.004, delay_out=0.012, t_gate=0.002, E_pos=2.8, E_neg=-1.53)
     n = 96
     t_in = np.where(rng.random((n, 5)) < 0.8, rng.uniform(0, 1, (n, 5)), np.inf)
@@ -70,6 +73,12 @@ def test_transient_fit_recovers_known_parameters():
     assert fitted.residuals["spike_rms"] < 0.05 * before.residuals["spike_rms"]
     assert fitted.residuals["spike_rms_pct_T"] < 0.1
     np.testing.assert_allclose(fitted.c_eff_F, truth.c_eff_F, rtol=0.01)
+    assert fitted.c_scale == pytest.approx(1.08, rel=0.01)
+    assert fitted.residuals["at_bound"] == []
+    assert fitted.residuals["loss"] <= fitted.residuals["loss_start"]
+    per = fitted.residuals["per_neuron"]
+    assert len(per["spike_rms_pct_T"]) == 3 and max(per["spike_rms_pct_T"]) < 0.2
+    assert per["n_fired"] == [int(x) for x in fired.sum(axis=0)]
     assert fitted.delay_in == pytest.approx(truth.delay_in, abs=0.003)
     # Threshold, ramp curvature and comparator delay trade against each other along the ramp,
     # so check what they jointly determine: spike times of held-out patterns.
@@ -80,3 +89,38 @@ def test_transient_fit_recovers_known_parameters():
     # Round trip through JSON-able dicts.
     again = FittedLayer.from_dict(dataclasses.asdict(fitted))
     assert again == fitted
+
+
+def test_fit_parameters_stay_in_bounds_and_never_end_worse() -> None:
+    """A circuit the model cannot follow (a comparator delay of 0.3 T, far outside the physical
+    interval): the fitted delay stops at its bound, says so, and the fit keeps the best state it
+    saw."""
+    from imcflow.fit.transient import BOUNDS
+
+    rng = np.random.default_rng(5)
+    phys = _physics(rng)
+    truth = FittedLayer(c_eff_F=tuple(phys.c_F), v_th=1.0, beta_d=0.1, delay_in=0.0,
+                        delay_out=0.3, E_pos=2.8, E_neg=-1.53)
+    t_in = np.where(rng.random((64, 5)) < 0.8, rng.uniform(0, 1, (64, 5)), np.inf)
+    t_out, _ = predict(phys, truth, t_in)
+    data = LayerWaveforms(t_in=t_in, t_out=t_out, fired=t_out < 1.0 - 1e-9)
+    fitted = fit_layer(phys, data, free=("delay_out",), steps=300, lr=0.2)
+    assert fitted.delay_out <= BOUNDS["delay_out"][1] + 1e-12
+    assert "delay_out" in fitted.residuals["at_bound"]
+    assert fitted.residuals["loss"] <= fitted.residuals["loss_start"]
+    assert fit_layer(phys, data, steps=1, lr=50.0).residuals["loss"] <= \
+        fit_layer(phys, data, steps=0).residuals["loss"]
+
+
+def test_per_neuron_capacitance_is_a_diagnostic_option() -> None:
+    rng = np.random.default_rng(7)
+    phys = _physics(rng)
+    truth = FittedLayer(c_eff_F=(142e-15, 150e-15, 134e-15), v_th=1.0, beta_d=0.16,
+                        delay_in=0.0, delay_out=0.0, E_pos=2.8, E_neg=-1.53)
+    t_in = np.where(rng.random((96, 5)) < 0.8, rng.uniform(0, 1, (96, 5)), np.inf)
+    t_out, _ = predict(phys, truth, t_in)
+    t_mem = np.linspace(0.05, 0.95, 10)
+    data = LayerWaveforms(t_in=t_in, t_out=t_out, fired=t_out < 1.0 - 1e-9, t_mem=t_mem,
+                          v_mem=predict_membrane(phys, truth, t_in, t_mem))
+    fitted = fit_layer(phys, data, free=("c_scale", "c"), steps=600)
+    np.testing.assert_allclose(fitted.c_eff_F, truth.c_eff_F, rtol=0.005)

@@ -190,12 +190,13 @@ def nominal_current_per_um(ldc: LayerDC) -> tuple[float, float]:
     return float(i[0] / NOMINAL_FINGER_UM), float(i[1] / NOMINAL_FINGER_UM)
 
 
-def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *,
-                  top_down: bool = False) -> LayerPhysics:
+def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *, top_down: bool = False,
+                  c_F: np.ndarray | None = None) -> LayerPhysics:
     """What is known of ``layer`` before any transient fit.
 
     Bottom-up: each synapse's current from the measured finger table, E± and the discharger
-    from the DC fits. Top-down (the schematic designer's view): current proportional to total
+    from the DC fits; ``c_F`` the membranes' measured capacitance (default: the drawn MIM).
+    Top-down (the schematic designer's view): current proportional to total
     width at a mid-range finger's current per µm, ideal current sources (E = ±inf), linear ramp.
     """
     w = layer.widths()
@@ -214,7 +215,8 @@ def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *,
         # Per-synapse β at each finger width; unused entries get the sign's median.
         beta = np.where(w >= 0, 1.0 / ldc.E_pos, 1.0 / ldc.E_neg)
         beta[m] = ldc.finger_beta(np.abs(w[m]) / nf[m], w[m] > 0)
-    return LayerPhysics(sign=sign, current_A=current, c_F=layer.membrane_capacitance(),
+    c = layer.membrane_capacitance() if c_F is None or top_down else np.asarray(c_F, float)
+    return LayerPhysics(sign=sign, current_A=current, c_F=c,
                         v0_V=ldc.v0_V, v_th_V=ldc.v_th_V, T_s=T_s, E_pos=E_pos,
                         E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d, beta=beta)
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from imcflow import atomicio, jsonio
 from imcflow.errors import DataError
-from imcflow.fit.capacitance import CapacitanceModel, fit_capacitance_model
 from imcflow.fit.physics import LayerDC, fit_dc, layer_physics, top_down_layer
 from imcflow.fit.transient import (
     DEFAULT_FREE,
@@ -26,6 +25,7 @@ from imcflow.fit.transient import (
     LayerWaveforms,
     fit_layer,
 )
+from imcflow.sim.capacitance import MembraneCapacitance
 from imcflow.sim.characterize import CharDataset
 from imcflow.sim.dc import DCDataset
 from imcflow.spec import DesignSpec
@@ -48,24 +48,18 @@ class NetworkFit:
     dc: list[LayerDC]
     fitted: list[FittedLayer]
     meta: dict = field(default_factory=dict)
-    cap: CapacitanceModel | None = None
-    wiring_F: dict[str, float] = field(default_factory=dict)
+    c_measured: MembraneCapacitance | None = None
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "spec_name": self.spec_name, "T_s": self.T_s,
                 "dc": [d.to_dict() for d in self.dc],
                 "fitted": [f.to_dict() for f in self.fitted], "meta": self.meta,
-                "cap": None if self.cap is None else self.cap.to_dict(),
-                "wiring_F": self.wiring_F}
-
-    def with_capacitance(self, spec: DesignSpec, wiring: dict[str, float]) -> NetworkFit:
-        """This fit plus the capacitance model of the fitted C_eff over the extracted wiring."""
-        cap = fit_capacitance_model(spec, [f.c_eff_F for f in self.fitted], wiring)
-        return dataclasses.replace(self, cap=cap, wiring_F=dict(wiring))
+                "c_measured": None if self.c_measured is None else self.c_measured.to_dict()}
 
     def layer_c_eff(self, k: int) -> float:
-        """One C_eff for every neuron of layer ``k`` (F): the mean fitted value. Write-back
-        sizes each neuron's MIM to reach it (:func:`imcflow.fit.capacitance.compensate_mim`)."""
+        """One C_eff for every neuron of layer ``k`` (F): the mean fitted value. The bottom-up
+        write-back sizes each neuron's MIM so that its measured capacitance, times the layer's
+        fitted scale, reaches it (:func:`imcflow.flow.experiment.writeback_network`)."""
         return float(np.mean(self.fitted[k].c_eff_F))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -83,8 +77,8 @@ class NetworkFit:
                        dc=[LayerDC.from_dict(x) for x in d["dc"]],
                        fitted=[FittedLayer.from_dict(x) for x in d["fitted"]],
                        meta=d.get("meta", {}),
-                       cap=(CapacitanceModel.from_dict(d["cap"]) if d.get("cap") else None),
-                       wiring_F={k: float(v) for k, v in d.get("wiring_F", {}).items()})
+                       c_measured=(MembraneCapacitance.from_dict(d["c_measured"])
+                                   if d.get("c_measured") else None))
         except (KeyError, TypeError) as exc:
             raise DataError(f"{p}: corrupt fit file ({exc})") from None
 
@@ -115,17 +109,21 @@ def waveforms(char: CharDataset, k: int) -> LayerWaveforms:
 
 
 def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None, *,
-                steps: int = 600, lr: float = 0.01, membrane_weight: float = 1.0,
+                capacitance: MembraneCapacitance | None = None, steps: int = 600,
+                lr: float = 0.02, membrane_weight: float = 1.0,
                 free: tuple[str, ...] = DEFAULT_FREE,
                 on_layer: Callable[[int], None] | None = None) -> NetworkFit:
-    """DC fits, then (if ``char`` is given) the transient fit of every layer."""
+    """DC fits, then (if ``char`` is given) the transient fit of every layer. ``capacitance``:
+    the membranes' capacitance measured on the same (post-layout) network the characterization
+    ran; the fit then scales it per layer (else it starts from the drawn MIM)."""
     if char is not None and char.spec.shape != spec.shape:
         raise DataError(f"characterization is of a {char.spec.shape} network, the spec is "
                         f"{spec.shape}")
     ldcs = fit_dc(spec, dc)
     fitted = []
     for k, (layer, ldc) in enumerate(zip(spec.layers, ldcs, strict=True)):
-        phys = layer_physics(layer, ldc, spec.T)
+        c_F = capacitance.layer(spec, k) if capacitance is not None else None
+        phys = layer_physics(layer, ldc, spec.T, c_F=c_F)
         if char is None:
             fitted.append(FittedLayer.initial(phys))
         else:
@@ -141,7 +139,8 @@ def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None
             "char_meta": ({k: char.meta.get(k) for k in ("corner", "netlist_sha256",
                                                           "subckts_sha256", "engine")}
                           if char is not None else None)}
-    return NetworkFit(spec_name=spec.name, T_s=spec.T, dc=ldcs, fitted=fitted, meta=meta)
+    return NetworkFit(spec_name=spec.name, T_s=spec.T, dc=ldcs, fitted=fitted, meta=meta,
+                      c_measured=capacitance)
 
 
 def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up", *,

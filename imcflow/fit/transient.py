@@ -1,20 +1,29 @@
-"""Transient fit: C_eff, threshold, ramp and delays through the differentiable PNN.
+"""Transient fit: capacitance scale, threshold, ramp and delays through the differentiable PNN.
 
 Starting point (:class:`LayerPhysics`): each synapse's current at V₀ and the reversal potentials
-E± from the DC fits, the discharger's current and β_d, the drawn MIM capacitance. The normalised
-model of neuron i (PAPERS.md §1.4, I_ij = C_i V_th w_ij / T) is
+E± from the DC fits, the discharger's current and β_d, and each membrane's capacitance C_i as
+measured in SPICE on the post-layout network (:mod:`imcflow.sim.capacitance`; the drawn MIM
+where nothing was measured). The normalised model of neuron i (PAPERS.md §1.4,
+I_ij = C_i V_th w_ij / T) is
 
-    w_ij = s_ij · I_ij · T / (C_i · V_th)            (s_ij = ±1 the synapse's sign)
+    w_ij = s_ij · I_ij · T / (k_C C_i · V_th)            (s_ij = ±1 the synapse's sign)
     accumulate: dv/dt = Σ_j θ(t − t_j − d_in) w_ij (1 − β_ij v)           (exact solver)
-    fire:       dv/ds = α_d,i (1 − β_d v),  α_d,i = I_dis · T / (C_i · V_th);  crossing of v_th
-                at s, output t = min(max(s + d_out, t_gate), 1)  (imcflow.pnn.ramp.fire_time)
+    fire:       dv/ds = α_d,i (1 − β_d v),  α_d,i = I_dis · T / (k_C C_i · V_th);  crossing of
+                v_th at s, output t = min(max(s + d_out, t_gate), 1)  (imcflow.pnn.ramp.fire_time)
 
-and :func:`fit_layer` adjusts C_i (per neuron), v_th, β_d, d_in, d_out, t_gate (optionally current
-calibrations k₋, k_dis) by Adam on the squared spike-time error (neurons that did not fire in
-SPICE: a hinge that keeps the model from firing inside the window) plus the squared membrane
-error during the accumulate phase in units of V_th. The synapse currents themselves stay as the
-DC sweeps measured them: C_i and the currents share one overall scale, so only one side can be
-free.
+:func:`fit_layer` adjusts the layer's capacitance scale k_C (one number: the measured C_i carry
+the neuron-to-neuron differences, so the fit transfers to a written-back layer whose C_i are
+measured the same way), v_th, β_d, d_in, d_out, t_gate (optionally current calibrations k₋,
+k_dis, or a per-neuron capacitance factor for diagnosis) by Adam on the squared spike-time error
+(neurons that did not fire in SPICE: a hinge that keeps the model from firing inside the window)
+plus the squared membrane error during the accumulate phase in units of V_th. The synapse
+currents stay as the DC sweeps measured them: C and the currents share one overall scale, so only
+one side can be free.
+
+Every parameter lives in a physical interval (:data:`BOUNDS`, reached through a sigmoid, so the
+optimiser cannot leave it); the result is the best state the optimiser visited, so a fit never
+ends worse than it started; the residuals carry per-neuron diagnostics and name the parameters
+that ended at a bound.
 """
 
 from __future__ import annotations
@@ -29,8 +38,18 @@ from imcflow.pnn import PNNParams, rc_spike_membrane_exact
 from imcflow.pnn.physical import rc_spike_physical
 
 #: Parameters free by default.
-DEFAULT_FREE = ("c", "v_th", "beta_d", "delay_in", "delay_out", "t_gate")
-ALL_FREE = DEFAULT_FREE + ("k_neg", "k_dis")
+DEFAULT_FREE = ("c_scale", "v_th", "beta_d", "delay_in", "delay_out", "t_gate")
+ALL_FREE = DEFAULT_FREE + ("k_neg", "k_dis", "c")
+
+#: Physical interval of every fitted parameter (delays and t_gate in units of T; c_scale and c
+#: are factors on the measured capacitance; k_neg, k_dis factors on the measured currents).
+#: Wide enough for any sky130 corner and temperature; a parameter that ends at a bound is
+#: reported (:func:`fit_layer` residuals ``at_bound``).
+BOUNDS: dict[str, tuple[float, float]] = {
+    "c_scale": (0.8, 1.25), "c": (0.9, 1.1), "v_th": (0.75, 1.25), "beta_d": (0.0, 0.75),
+    "delay_in": (-0.05, 0.05), "delay_out": (-0.02, 0.1), "t_gate": (-0.01, 0.1),
+    "k_neg": (0.8, 1.25), "k_dis": (0.7, 1.4),
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,8 @@ class LayerPhysics:
     Attributes:
         sign: [n_out, n_in] synapse sign (+1 NMOS, −1 PMOS, 0 none).
         current_A: [n_out, n_in] synapse current magnitude at V₀ (A), 0 where no device.
-        c_F: [n_out] starting membrane capacitance (F), e.g. the drawn MIM value.
+        c_F: [n_out] membrane capacitance (F): measured in SPICE on the post-layout network,
+            or the drawn MIM value.
         v0_V: reset voltage V₀ (V).
         v_th_V: normalisation voltage, the design threshold V₀ − V_switch (V).
         T_s: phase length (s).
@@ -98,6 +118,7 @@ class FittedLayer:
     t_gate: float = 0.0
     k_neg: float = 1.0
     k_dis: float = 1.0
+    c_scale: float = 1.0
     E_pos: float = float("inf")
     E_neg: float = float("-inf")
     residuals: dict = field(default_factory=dict, compare=False)
@@ -109,15 +130,16 @@ class FittedLayer:
     def from_dict(cls, data: dict) -> FittedLayer:
         data = dict(data)
         data["c_eff_F"] = tuple(float(c) for c in data["c_eff_F"])
-        for k in ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "E_pos",
-                  "E_neg"):
+        for k in ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "c_scale",
+                  "E_pos", "E_neg"):
             if k in data:
                 data[k] = float(data[k])  # JSON stores ±inf as strings
         return cls(**data)
 
     @classmethod
     def initial(cls, phys: LayerPhysics) -> FittedLayer:
-        """The fit's starting point: drawn C, design threshold, DC ramp, no delays."""
+        """The fit's starting point: measured (or drawn) C, design threshold, DC ramp, no
+        delays."""
         return cls(c_eff_F=tuple(float(c) for c in phys.c_F), v_th=1.0, beta_d=phys.beta_d,
                    delay_in=0.0, delay_out=0.0, E_pos=phys.E_pos, E_neg=phys.E_neg)
 
@@ -155,8 +177,16 @@ def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
             "t_gate": torch.tensor(fitted.t_gate, dtype=dtype)}
 
 
+def _logit(x: float) -> float:
+    """logit of a position in a parameter's interval, kept 2 % inside it: a start exactly at a
+    bound would sit where the sigmoid's gradient vanishes and never move."""
+    x = min(max(x, 0.02), 0.98)
+    return float(np.log(x / (1.0 - x)))
+
+
 class _Model(torch.nn.Module):
-    """The fitted layer as a differentiable function of its parameters (float64)."""
+    """The fitted layer as a differentiable function of its parameters (float64). A free
+    parameter p in [lo, hi] is lo + (hi − lo)·σ(u) with u the optimised variable."""
 
     def __init__(self, phys: LayerPhysics, start: FittedLayer, free: tuple[str, ...]):
         super().__init__()
@@ -164,58 +194,75 @@ class _Model(torch.nn.Module):
         if bad:
             raise ValueError(f"unknown free parameter(s) {sorted(bad)}; allowed {ALL_FREE}")
         self.phys = phys
+        self.free = tuple(free)
         dt = torch.float64
         self.register_buffer("sign", torch.as_tensor(phys.sign, dtype=dt))
         self.register_buffer("current", torch.as_tensor(phys.current_A, dtype=dt))
         self.beta = None if phys.beta is None else torch.as_tensor(phys.beta, dtype=dt)
-        self.register_buffer("c0", torch.as_tensor(np.asarray(start.c_eff_F), dtype=dt))
+        c_start = np.asarray(start.c_eff_F, dtype=float)
+        self.register_buffer("c_base", torch.as_tensor(c_start / start.c_scale, dtype=dt))
         self.params_E = PNNParams(E_pos=start.E_pos, E_neg=start.E_neg)
-        init = {"c": torch.zeros(len(start.c_eff_F), dtype=dt),
-                "v_th": torch.tensor(start.v_th, dtype=dt),
-                "beta_d": torch.tensor(start.beta_d, dtype=dt),
-                "delay_in": torch.tensor(start.delay_in, dtype=dt),
-                "delay_out": torch.tensor(start.delay_out, dtype=dt),
-                "t_gate": torch.tensor(start.t_gate, dtype=dt),
-                "k_neg": torch.tensor(np.log(start.k_neg), dtype=dt),
-                "k_dis": torch.tensor(np.log(start.k_dis), dtype=dt)}
-        for name, value in init.items():
+        values = {"c_scale": start.c_scale, "c": np.ones(len(c_start)), "v_th": start.v_th,
+                  "beta_d": start.beta_d, "delay_in": start.delay_in,
+                  "delay_out": start.delay_out, "t_gate": start.t_gate, "k_neg": start.k_neg,
+                  "k_dis": start.k_dis}
+        for name, value in values.items():
+            v = torch.as_tensor(np.asarray(value, dtype=float), dtype=dt)
             if name in free:
-                self.register_parameter(name, torch.nn.Parameter(value))
+                lo, hi = BOUNDS[name]
+                u = torch.as_tensor(np.vectorize(_logit)((np.asarray(value) - lo) / (hi - lo)),
+                                    dtype=dt)
+                self.register_parameter(f"u_{name}", torch.nn.Parameter(u))
             else:
-                self.register_buffer(name, value)
+                self.register_buffer(f"fixed_{name}", v)
+
+    def value(self, name: str) -> torch.Tensor:
+        """The current value of parameter ``name`` (within its bounds when free)."""
+        if name in self.free:
+            lo, hi = BOUNDS[name]
+            return lo + (hi - lo) * torch.sigmoid(getattr(self, f"u_{name}"))
+        return getattr(self, f"fixed_{name}")
+
+    def at_bound(self, margin: float = 0.01) -> list[str]:
+        """Free parameters within ``margin`` (fraction of the interval) of a bound."""
+        out = []
+        for name in self.free:
+            x = torch.sigmoid(getattr(self, f"u_{name}"))
+            if bool(((x < margin) | (x > 1 - margin)).any()):
+                out.append(name)
+        return out
 
     def c_eff(self) -> torch.Tensor:
-        return self.c0 * torch.exp(self.c)
+        return self.c_base * self.value("c_scale") * self.value("c")
 
     def weight(self) -> torch.Tensor:
         return normalised_weight(self.phys, self.sign * self.current, self.c_eff(),
-                                 torch.exp(self.k_neg))
+                                 self.value("k_neg"))
 
     def alpha_d(self) -> torch.Tensor:
-        return ramp_rate(self.phys, self.c_eff(), torch.exp(self.k_dis))
+        return ramp_rate(self.phys, self.c_eff(), self.value("k_dis"))
 
     def forward(self, t_in: torch.Tensor, clip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Output times [N, n_out] and v(1) [N, n_out]."""
         return rc_spike_physical(
             t_in, self.weight(), self.params_E, alpha_d=self.alpha_d(),
-            beta_d=torch.clamp(self.beta_d, 0.0, 0.9), v_th=self.v_th, delay_in=self.delay_in,
-            delay_out=self.delay_out, t_gate=self.t_gate, clip=clip, beta=self.beta)
+            beta_d=self.value("beta_d"), v_th=self.value("v_th"),
+            delay_in=self.value("delay_in"), delay_out=self.value("delay_out"),
+            t_gate=self.value("t_gate"), clip=clip, beta=self.beta)
 
     def membrane(self, t_in: torch.Tensor, t_eval: torch.Tensor) -> torch.Tensor:
         """Membrane voltage (V) [N, n_out, K] during the accumulate phase."""
-        v = rc_spike_membrane_exact(t_in + self.delay_in, self.weight(), self.params_E, t_eval,
-                                    beta=self.beta)
+        v = rc_spike_membrane_exact(t_in + self.value("delay_in"), self.weight(), self.params_E,
+                                    t_eval, beta=self.beta)
         return self.phys.v0_V - self.phys.v_th_V * v
 
     @torch.no_grad()
     def result(self, residuals: dict) -> FittedLayer:
-        return FittedLayer(
-            c_eff_F=tuple(float(c) for c in self.c_eff()),
-            v_th=float(self.v_th), beta_d=float(torch.clamp(self.beta_d, 0.0, 0.9)),
-            delay_in=float(self.delay_in), delay_out=float(self.delay_out),
-            t_gate=float(self.t_gate),
-            k_neg=float(torch.exp(self.k_neg)), k_dis=float(torch.exp(self.k_dis)),
-            E_pos=self.params_E.E_pos, E_neg=self.params_E.E_neg, residuals=residuals)
+        f = {name: float(self.value(name)) for name in
+             ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "c_scale")}
+        return FittedLayer(c_eff_F=tuple(float(c) for c in self.c_eff()),
+                           E_pos=self.params_E.E_pos, E_neg=self.params_E.E_neg,
+                           residuals=residuals, **f)
 
 
 def _check(phys: LayerPhysics, data: LayerWaveforms) -> None:
@@ -248,26 +295,63 @@ def predict_membrane(phys: LayerPhysics, fitted: FittedLayer, t_in: np.ndarray,
                               torch.as_tensor(t_eval, dtype=torch.float64)).numpy()
 
 
-def _loss_terms(model: _Model, data: LayerWaveforms, t_in: torch.Tensor, t_obs: torch.Tensor,
-                fired: torch.Tensor, t_mem: torch.Tensor, v_obs: torch.Tensor | None
+def _loss_terms(model: _Model, t_in: torch.Tensor, t_obs: torch.Tensor, fired: torch.Tensor,
+                t_mem: torch.Tensor, v_obs: torch.Tensor | None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-output squared spike error [N, n_out] and per-sample squared membrane error
+    [N, n_out, K] (in units of V_th), or None without membrane traces."""
     t_raw, _ = model(t_in, clip=False)  # crossing + comparator delay, not yet gated
-    t_model = torch.maximum(t_raw, model.t_gate)
+    t_model = torch.maximum(t_raw, model.value("t_gate"))
     err = torch.where(fired, t_model - t_obs, torch.clamp(1.0 - t_raw, min=0.0))
-    spike = (err ** 2).mean()
     if v_obs is None:
-        return spike, torch.zeros((), dtype=spike.dtype)
+        return err ** 2, None
     v_model = model.membrane(t_in, t_mem)
-    return spike, (((v_model - v_obs) / model.phys.v_th_V) ** 2).mean()
+    return err ** 2, ((v_model - v_obs) / model.phys.v_th_V) ** 2
+
+
+def _residuals(model: _Model, t_in: torch.Tensor, t_obs: torch.Tensor, fired: torch.Tensor,
+               t_mem: torch.Tensor, v_obs: torch.Tensor | None, membrane_weight: float
+               ) -> dict:
+    """The fit's residuals, layer-wide and per neuron."""
+    v_th = model.phys.v_th_V
+    with torch.no_grad():
+        spike_sq, mem_sq = _loss_terms(model, t_in, t_obs, fired, t_mem, v_obs)
+        t_model, _ = model(t_in)
+        e = torch.where(fired, t_model - t_obs, torch.zeros_like(t_obs))
+        n_fired = fired.sum(dim=0)
+        per_spike = torch.sqrt((e ** 2).sum(dim=0) / n_fired.clamp(min=1))
+        per_spike = torch.where(n_fired > 0, per_spike, torch.full_like(per_spike, float("nan")))
+        all_e = e[fired]
+        rms = float(torch.sqrt((all_e ** 2).mean())) if all_e.numel() else float("nan")
+        loss = float(spike_sq.mean() + (membrane_weight * mem_sq.mean() if mem_sq is not None
+                                        else 0.0))
+        agree = float(((t_model < 1.0 - 1e-9) == fired).double().mean())
+        out = {
+            "spike_rms": rms, "spike_rms_pct_T": 100 * rms, "loss": loss,
+            "membrane_rms_V": (float(torch.sqrt(mem_sq.mean())) * v_th
+                               if mem_sq is not None else None),
+            "n_patterns": int(t_in.shape[0]), "n_fired": int(fired.sum()),
+            "fired_agreement": agree,
+            "per_neuron": {
+                "n_fired": [int(x) for x in n_fired],
+                "spike_rms_pct_T": [100 * float(x) for x in per_spike],
+                "membrane_rms_mV": ([1e3 * v_th * float(x)
+                                     for x in torch.sqrt(mem_sq.mean(dim=(0, 2)))]
+                                    if mem_sq is not None else None),
+            },
+        }
+    return out
 
 
 def fit_layer(phys: LayerPhysics, data: LayerWaveforms, *, start: FittedLayer | None = None,
-              free: tuple[str, ...] = DEFAULT_FREE, steps: int = 600, lr: float = 0.01,
+              free: tuple[str, ...] = DEFAULT_FREE, steps: int = 600, lr: float = 0.02,
               membrane_weight: float = 1.0) -> FittedLayer:
     """Fit one layer's parameters to SPICE waveforms by gradient descent (Adam, float64).
 
-    Returns the fitted layer with ``residuals``: RMS spike-time error over fired outputs
-    (normalised and in % of T), RMS membrane error (V), the final loss and the number of steps.
+    Returns the best state visited (never worse than ``start``) with ``residuals``: RMS
+    spike-time error over fired outputs (normalised and in % of T), RMS membrane error (V),
+    per-neuron spike and membrane errors and fired counts, the loss at the start and at the end,
+    and ``at_bound``: free parameters that ended at their bound.
     """
     _check(phys, data)
     model = _Model(phys, start or FittedLayer.initial(phys), free)
@@ -278,25 +362,32 @@ def fit_layer(phys: LayerPhysics, data: LayerWaveforms, *, start: FittedLayer | 
     use_mem = data.v_mem is not None and len(data.t_mem) > 0 and membrane_weight > 0
     t_mem = torch.as_tensor(data.t_mem, dtype=dt)
     v_obs = torch.as_tensor(data.v_mem, dtype=dt) if use_mem else None
-    opt = torch.optim.Adam([p for p in model.parameters()], lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
-    loss = torch.zeros(())
-    for _ in range(steps if list(model.parameters()) else 0):
-        opt.zero_grad()
-        spike, mem = _loss_terms(model, data, t_in, t_obs, fired, t_mem, v_obs)
-        loss = spike + membrane_weight * mem
-        loss.backward()
-        opt.step()
-        sched.step()
+    params = list(model.parameters())
+
+    def loss_now() -> torch.Tensor:
+        spike_sq, mem_sq = _loss_terms(model, t_in, t_obs, fired, t_mem, v_obs)
+        return spike_sq.mean() + (membrane_weight * mem_sq.mean() if mem_sq is not None else 0.0)
+
     with torch.no_grad():
-        spike, mem = _loss_terms(model, data, t_in, t_obs, fired, t_mem, v_obs)
-        t_model, _ = model(t_in)
-        e = (t_model - t_obs)[fired]
-        rms = float(torch.sqrt((e ** 2).mean())) if e.numel() else float("nan")
-        residuals = {
-            "spike_rms": rms, "spike_rms_pct_T": 100 * rms,
-            "membrane_rms_V": float(torch.sqrt(mem)) * phys.v_th_V if use_mem else None,
-            "n_patterns": int(t_in.shape[0]), "n_fired": int(fired.sum()),
-            "loss": float(spike + membrane_weight * mem), "steps": steps,
-        }
+        loss_start = float(loss_now())
+    best = (loss_start, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    if params and steps > 0:
+        opt = torch.optim.Adam(params, lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = loss_now()
+            if loss.item() < best[0]:
+                best = (loss.item(), {k: v.detach().clone() for k, v in model.state_dict().items()})
+            loss.backward()
+            opt.step()
+            sched.step()
+        with torch.no_grad():
+            final = float(loss_now())
+        if final < best[0]:
+            best = (final, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        model.load_state_dict(best[1])
+    residuals = _residuals(model, t_in, t_obs, fired, t_mem, v_obs, membrane_weight)
+    residuals.update({"loss_start": loss_start, "steps": steps, "free": list(free),
+                      "at_bound": model.at_bound() if params else []})
     return model.result(residuals)

@@ -50,7 +50,8 @@ def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None
 @click.option("--split-seed", type=click.IntRange(0, 2**31 - 1), default=None,
               help="seed of the train/test split (default 0)")
 @click.option("--stop-after", type=click.Choice(
-    ["spec", "layout", "dc", "characterize", "fit", "train", "calibrate", "verify", "report"]),
+    ["spec", "layout", "dc", "characterize", "fit", "train", "writeback", "calibrate", "verify",
+     "report"]),
     default=None, help="stop after this stage")
 def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
          dataset: str | None, split_seed: int | None, stop_after: str | None) -> None:

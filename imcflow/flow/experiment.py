@@ -17,6 +17,7 @@ the verification then runs the 50 held-out test samples through post-layout SPIC
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,14 +25,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imcflow import pdk
 from imcflow.errors import SpecError
 from imcflow.extract.signoff import post_layout
-from imcflow.fit.capacitance import compensate_mim, layer_wiring
 from imcflow.fit.physics import device_model
 from imcflow.fit.pipeline import NetworkFit, layer_models
 from imcflow.report.metrics import spike_time_errors
+from imcflow.sim.capacitance import measure_membranes
 from imcflow.sim.characterize import CharDataset, characterize
-from imcflow.spec import DesignSpec
+from imcflow.spec import DesignSpec, LayerSpec
 from imcflow.train.coding import default_scheme, encode
 from imcflow.train.data import load_dataset
 from imcflow.train.physical import (
@@ -123,18 +125,10 @@ def device_models(spec: DesignSpec, fit: NetworkFit, kind: str) -> list[DeviceMo
     """Write-back models: measured finger table and fitted C_eff (bottom-up), or current ∝
     width and drawn C (top-down)."""
     if kind == "bottom_up":
-        return [device_model(ldc, _c_eff(fit, k, layer.n_out), spec.T)
+        return [device_model(ldc, (fit.layer_c_eff(k),) * layer.n_out, spec.T)
                 for k, (ldc, layer) in enumerate(zip(fit.dc, spec.layers, strict=True))]
     return [device_model(ldc, tuple(layer.membrane_capacitance()), spec.T, top_down=True)
             for ldc, layer in zip(fit.dc, spec.layers, strict=True)]
-
-
-def _c_eff(fit: NetworkFit, k: int, n_out: int) -> tuple[float, ...]:
-    """Bottom-up C_eff of layer k's neurons: one value per layer when write-back compensates the
-    MIMs (a capacitance model was fitted), else the fitted per-neuron values."""
-    if fit.cap is not None:
-        return (fit.layer_c_eff(k),) * n_out
-    return fit.fitted[k].c_eff_F
 
 
 @dataclass
@@ -161,7 +155,7 @@ class TrainedModel:
 
 
 def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0):
-    models = layer_models(spec, fit, kind, uniform_c=fit.cap is not None)
+    models = layer_models(spec, fit, kind, uniform_c=kind == "bottom_up")
     return build_network(models, weights=weights, device_models=dms, seed=seed,
                          beta_models=device_models(spec, fit, kind),
                          E_override=TOP_DOWN_E if kind == "top_down" else None)
@@ -223,15 +217,62 @@ def predict(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.nda
 
 def scaled_spec(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, s_pos: float,
                 s_neg: float, name: str) -> DesignSpec:
-    """Write-back of ``model`` with positive/negative currents scaled by ``s_pos``/``s_neg``."""
+    """Write-back of ``model`` onto ``spec`` (its MIMs are kept) with positive/negative currents
+    scaled by ``s_pos``/``s_neg``."""
     weights = [np.where(w > 0, w * s_pos, w * s_neg) for w in model.weights]
-    new = writeback_spec(spec, weights, device_models(spec, fit, model.kind), name=name)
-    if model.kind != "bottom_up" or fit.cap is None:
-        return new
-    # Bottom-up: size each neuron's MIM so its C_eff (MIM + wiring + devices) is the layer's.
-    layers = tuple(compensate_mim(layer, fit.layer_c_eff(k), layer_wiring(layer, fit.wiring_F),
-                                  fit.cap) for k, layer in enumerate(new.layers))
-    return new.replace(layers=layers)
+    return writeback_spec(spec, weights, device_models(spec, fit, model.kind), name=name)
+
+
+#: Measure-and-resize rounds of the bottom-up MIM sizing (the MIM term is exact, the rest moves
+#: little with the MIM: one round lands within a fraction of a femtofarad).
+MIM_ROUNDS = 2
+
+
+def _with_mims(layer: LayerSpec, c_mim_F: np.ndarray) -> LayerSpec:
+    """``layer`` with square MIMs of the given capacitances (F)."""
+    lim = pdk.pdk_data()["mim"]
+    sides = []
+    for i, c in enumerate(c_mim_F):
+        side = pdk.mim_side_for(float(c)) if c > 0 else -1.0
+        if not lim["w_min_um"] <= side <= lim["w_max_um"]:
+            lo, hi = (pdk.mim_capacitance(lim[k], lim[k]) for k in ("w_min_um", "w_max_um"))
+            raise SpecError(
+                f"layer {layer.name} neuron {i}: the membrane needs a MIM of "
+                f"{c * 1e15:.0f} fF to reach the fitted capacitance; sky130 MIMs within "
+                f"[{lim['w_min_um']:g}, {lim['w_max_um']:g}] µm give {lo * 1e15:.0f}–"
+                f"{hi * 1e15:.0f} fF")
+        sides.append(side)
+    return dataclasses.replace(layer, mim_w_um=tuple(sides), mim_l_um=tuple(sides))
+
+
+def writeback_network(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, name: str,
+                      folder: Path) -> tuple[DesignSpec, dict]:
+    """The trained ``model`` written back onto ``spec``: synapse widths and fingers; bottom-up
+    also each neuron's MIM, sized so that the membrane capacitance measured in SPICE on the
+    written-back post-layout network (:func:`imcflow.sim.capacitance.measure_membranes`),
+    times the layer's fitted scale, equals the layer's C_eff the network was trained with.
+
+    Returns the spec and, bottom-up, the sizing record: per round the measured capacitance of
+    every membrane (F) and the relative error to its target.
+    """
+    new = writeback_spec(spec, model.weights, device_models(spec, fit, model.kind), name=name)
+    if model.kind != "bottom_up" or fit.c_measured is None:
+        return new, {}
+    rounds = []
+    for r in range(MIM_ROUNDS + 1):
+        pl = post_layout(new, folder / f"mim{r}")
+        meas = measure_membranes(new, Path(pl.spice).read_text())
+        layers, errs = [], {}
+        for k, layer in enumerate(new.layers):
+            target = fit.layer_c_eff(k) / fit.fitted[k].c_scale     # in measured units
+            c = meas.layer(new, k)
+            errs[layer.name] = [float(x) for x in (c - target) / target]
+            layers.append(_with_mims(layer, layer.membrane_capacitance() + (target - c)))
+        rounds.append({"c_measured_F": meas.c_F, "rel_error": errs,
+                       "mim_um": {layer.name: list(layer.mim_w_um) for layer in new.layers}})
+        if r < MIM_ROUNDS:
+            new = new.replace(layers=tuple(layers))
+    return new, {"rounds": rounds}
 
 
 def spice_run(spec: DesignSpec, folder: Path, patterns: np.ndarray, cfg: ExperimentConfig,

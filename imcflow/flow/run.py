@@ -28,13 +28,14 @@ from imcflow.fit.pipeline import NetworkFit, fit_network
 from imcflow.flow import experiment as ex
 from imcflow.netlist.cells import network_subckts
 from imcflow.progress import console, progress
+from imcflow.sim.capacitance import MembraneCapacitance, measure_membranes
 from imcflow.sim.characterize import characterize, export, load_dataset
 from imcflow.sim.dc import dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
-FLOW_VERSION = 3
-STAGES = ("spec", "layout", "dc", "characterize", "fit", "train", "calibrate", "verify",
-          "report")
+FLOW_VERSION = 4
+STAGES = ("spec", "layout", "dc", "characterize", "fit", "train", "writeback", "calibrate",
+          "verify", "report")
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     # 2. layout, DRC, LVS, extraction ---------------------------------------------------------
     def s_layout(folder: Path) -> dict:
         pl = post_layout(spec, folder).to_dict()
-        return pl | {"spice_sha256": _sha(pl["spice"])}
+        with console.status("measuring the membrane capacitances (ngspice)"):
+            c = measure_membranes(spec, Path(pl["spice"]).read_text())
+        return pl | {"spice_sha256": _sha(pl["spice"]), "membrane_C": c.to_dict()}
 
     r.stage("layout", {}, ("spec",), s_layout)
     post_spice = Path(r.results["layout"]["spice"]).read_text()
@@ -174,8 +177,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     def s_fit(folder: Path) -> dict:
         dc = load_dc(r.results["dc"]["path"])
         char = load_dataset(r.results["characterize"]["post"])
-        nf = fit_network(spec, dc, char, steps=cfg.fit_steps)
-        nf = nf.with_capacitance(spec, r.results["layout"]["membrane_wiring_F"])
+        c_meas = MembraneCapacitance.from_dict(r.results["layout"]["membrane_C"])
+        nf = fit_network(spec, dc, char, capacitance=c_meas, steps=cfg.fit_steps)
         path = nf.save(folder / "fit.json")
         return {"path": str(path), "sha256": _sha(path),
                 "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted]}
@@ -208,12 +211,31 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("train"):
         return r.results
 
-    # 7. calibrate (SPICE scale searches) ------------------------------------------------------
+    # 7. write-back: widths, fingers and (bottom-up) measured MIM sizing ----------------------
+    def s_writeback(folder: Path) -> dict:
+        out = {}
+        for kind in ex.KINDS:
+            with console.status(f"write-back: {kind}"):
+                wb, record = ex.writeback_network(spec, fit, models[kind],
+                                                  f"{data.name}_{kind}_wb", folder / kind)
+            path = folder / f"{kind}_spec.json"
+            specmod.save(wb, path)
+            rec = folder / f"{kind}_sizing.json"
+            atomicio.write_json(rec, record)
+            out[kind] = {"spec": str(path), "sha256": _sha(path), "sizing": str(rec)}
+        return out
+
+    r.stage("writeback", {"rounds": ex.MIM_ROUNDS}, ("train",), s_writeback)
+    wb_specs = {k: specmod.load(v["spec"]) for k, v in r.results["writeback"].items()}
+    if done("writeback"):
+        return r.results
+
+    # 8. calibrate (SPICE scale searches) ------------------------------------------------------
     def s_cal(folder: Path) -> dict:
         out = {}
         for kind in ex.KINDS:
             console.print(f"  scale search: {kind}")
-            cal = ex.calibrate(spec, fit, models[kind], data, ecfg, folder / kind)
+            cal = ex.calibrate(wb_specs[kind], fit, models[kind], data, ecfg, folder / kind)
             path = folder / f"{kind}.json"
             atomicio.write_json(path, cal.to_dict())
             out[kind] = {"path": str(path), "sha256": _sha(path), "s_pos": cal.s_pos,
@@ -225,20 +247,21 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                           "bu_fine": ecfg.bu_fine_step,
                           "td": list(ecfg.td_coarse), "fine": ecfg.td_fine_step,
                           "max_evals": ecfg.td_max_evals},
-            ("train",), s_cal)
+            ("writeback",), s_cal)
     cals = {k: ex.Calibration(**json.loads(Path(v["path"]).read_text()))
             for k, v in r.results["calibrate"].items()}
     if done("calibrate"):
         return r.results
 
-    # 8. verify on the held-out test set -------------------------------------------------------
+    # 9. verify on the held-out test set -------------------------------------------------------
     def s_verify(folder: Path) -> dict:
         out = {}
         for kind in ex.KINDS:
             with progress() as bar:
                 n = len(data.y_test[: ecfg.n_test])
                 task = bar.add_task(f"verify {kind}", total=n, status="")
-                v = ex.verify(spec, fit, models[kind], cals[kind], data, ecfg, folder / kind,
+                v = ex.verify(wb_specs[kind], fit, models[kind], cals[kind], data, ecfg,
+                              folder / kind,
                               on_result=lambda i, d, n, t=task, b=bar: b.update(
                                   t, completed=d))
             path = folder / f"{kind}.json"
@@ -251,7 +274,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("verify"):
         return r.results
 
-    # 9. report -------------------------------------------------------------------------------
+    # 10. report -------------------------------------------------------------------------------
     def s_report(folder: Path) -> dict:
         from imcflow.report.flow_report import build_report
 
