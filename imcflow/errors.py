@@ -34,3 +34,10 @@ class SimulationTimeout(SimulationError):
 
 class DataError(ImcflowError):
     """A data file (dataset, IDX, GDS, checkpoint) is missing or corrupt."""
+
+
+class FitError(ImcflowError):
+    """A fit cannot be trusted (not identifiable, or residuals above the stated limit): the flow
+    stops rather than train on it."""
+
+    exit_code = 4

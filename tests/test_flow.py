@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_problems
+from imcflow.fit.transient import FittedLayer
 from imcflow.flow.experiment import ExperimentConfig
 from imcflow.flow.run import FlowConfig, Runner, run_flow
 from imcflow.train.physical import PhysicalTrainConfig
@@ -54,7 +56,11 @@ class _Imgs(HTMLParser):
 
 @pytest.mark.slow
 def test_tiny_flow_end_to_end_then_cached(tmp_path):
-    cfg = FlowConfig(char_patterns=4, fit_steps=40, dc_width_step=0.5, experiment=ExperimentConfig(
+    # 4 patterns and 40 fit steps cannot meet the fit limits the real flow holds: lift them
+    lax = FitLimits(spike_rms_pct_T=100, neuron_spike_rms_pct_T=100, membrane_rms_mV=1e4,
+                    min_fired=0)
+    cfg = FlowConfig(char_patterns=4, fit_steps=40, dc_width_step=0.5, fit_limits=lax,
+                     experiment=ExperimentConfig(
         train=PhysicalTrainConfig(epochs=40, lr=1e-2, weight_decay=0.0), qat_epochs=10,
         seeds=1, n_calib=2, bu_scales=(1.0,), bu_fine_step=0.1, td_coarse=(1.0,),
         td_fine_step=0.1,
@@ -70,3 +76,27 @@ def test_tiny_flow_end_to_end_then_cached(tmp_path):
     p.feed(html)
     assert p.imgs >= 5 and "bottom-up" in html
     assert run_flow(tmp_path / "flow", cfg) == res  # every stage a cache hit
+
+
+def _fit_with(residuals: dict) -> NetworkFit:
+    class _DC:
+        name = "l1"
+
+    fl = FittedLayer(c_eff_F=(1e-12, 1e-12), v_th=1.0, beta_d=0.2, delay_in=0.0,
+                     delay_out=0.0, residuals=residuals)
+    return NetworkFit(spec_name="x", T_s=1e-6, dc=[_DC()], fitted=[fl])
+
+
+def test_fit_problems_name_the_layer_neuron_and_limit():
+    good = {"n_fired": 40, "n_patterns": 32, "spike_rms_pct_T": 0.12,
+            "per_neuron": {"spike_rms_pct_T": [0.1, 0.15], "membrane_rms_mV": [1.5, 2.0]}}
+    assert fit_problems(_fit_with(good), FitLimits()) == []
+    bad = dict(good, spike_rms_pct_T=0.7,
+               per_neuron={"spike_rms_pct_T": [0.1, 1.6], "membrane_rms_mV": [1.5, 12.0]})
+    msgs = fit_problems(_fit_with(bad), FitLimits())
+    assert "layer l1: spike-time residual 0.700 % of T is above the 0.5 % limit" in msgs
+    assert any("neuron 1: spike-time residual 1.600" in m for m in msgs)
+    assert any("neuron 1: membrane residual 12.0 mV" in m for m in msgs)
+    few = dict(good, n_fired=3)
+    (msg,) = fit_problems(_fit_with(few), FitLimits())
+    assert "not identifiable" in msg and "only 3 outputs fired" in msg

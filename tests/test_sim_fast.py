@@ -95,7 +95,7 @@ def test_dc_deck_has_one_probe_per_device_and_width():
     spec = small_spec()
     bench = build_dc(spec, widths=[0.5, 1.0])
     assert len(bench.probes) == 6
-    assert ".dc Vm 0.4 1.4 0.01" in bench.text
+    assert ".dc Vm 0 1.8 0.01" in bench.text  # the whole supply range
     assert "imc_syn_n_l1" in bench.text and "imc_dis_l1" in bench.text
     with pytest.raises(SpecError):
         build_dc(spec, widths=[0.1])

@@ -95,17 +95,38 @@ def _jsonable(x):
     return x
 
 
-def waveforms(char: CharDataset, k: int) -> LayerWaveforms:
-    """Layer ``k``'s inputs, outputs and accumulate-phase membrane traces from a dataset."""
+def membrane_extent(char: CharDataset, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Lowest and highest normalised membrane v = −(V − V₀)/V_th of every output of layer ``k``
+    over the accumulate phase, [N, n_out] each (None without membrane traces)."""
+    layer = char.spec.layers[k]
+    mem = char.mem.get(layer.name)
+    if mem is None:
+        return None
+    tau = np.asarray(char.mem_tau)
+    acc = (tau >= 0.0) & (tau <= 1.0)
+    d = layer.neuron
+    v = -(mem[:, :, acc] - d.v0) / (d.v0 - d.v_switch)
+    return v.min(axis=-1), v.max(axis=-1)
+
+
+def waveforms(char: CharDataset, k: int, v_valid: tuple[float, float] | None = None
+              ) -> LayerWaveforms:
+    """Layer ``k``'s inputs, outputs and accumulate-phase membrane traces from a dataset;
+    ``v_valid`` marks the outputs whose membrane left that normalised range as not valid."""
     name = char.spec.layers[k].name
     tau = np.asarray(char.mem_tau)
     lo, hi = MEMBRANE_WINDOW
     sel = np.nonzero((tau >= lo) & (tau <= hi))[0]
     sel = sel[:: max(1, -(-len(sel) // MEMBRANE_POINTS))]
     mem = char.mem.get(name)
+    valid = None
+    extent = membrane_extent(char, k)
+    if v_valid is not None and extent is not None:
+        valid = (extent[0] >= v_valid[0]) & (extent[1] <= v_valid[1])
     return LayerWaveforms(t_in=char.layer_inputs(k), t_out=char.t_out[name],
                           fired=char.fired[name], t_mem=tau[sel] if mem is not None else
-                          np.zeros(0), v_mem=mem[:, :, sel] if mem is not None else None)
+                          np.zeros(0), v_mem=mem[:, :, sel] if mem is not None else None,
+                          valid=valid)
 
 
 def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None, *,
@@ -127,7 +148,7 @@ def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None
         if char is None:
             fitted.append(FittedLayer.initial(phys))
         else:
-            data = waveforms(char, k)
+            data = waveforms(char, k, ldc.v_valid)
             before = fit_layer(phys, data, steps=0).residuals
             fl = fit_layer(phys, data, steps=steps, lr=lr, membrane_weight=membrane_weight,
                            free=free)
@@ -141,6 +162,53 @@ def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None
                           if char is not None else None)}
     return NetworkFit(spec_name=spec.name, T_s=spec.T, dc=ldcs, fitted=fitted, meta=meta,
                       c_measured=capacitance)
+
+
+@dataclass(frozen=True)
+class FitLimits:
+    """What a fit must achieve before the flow trains on it.
+
+    Attributes:
+        spike_rms_pct_T: layer-wide RMS spike-time error over the fired, valid outputs, % of T
+            (the bottom-up model promises 0.5 % of T on the written-back network).
+        neuron_spike_rms_pct_T: the same for each neuron alone.
+        membrane_rms_mV: RMS membrane error of each neuron during accumulation, mV.
+        min_fired: fired, valid outputs a layer needs for its threshold, ramp and delays to be
+            identifiable.
+    """
+
+    spike_rms_pct_T: float = 0.5
+    neuron_spike_rms_pct_T: float = 1.0
+    membrane_rms_mV: float = 10.0
+    min_fired: int = 8
+
+
+def fit_problems(fit: NetworkFit, limits: FitLimits) -> list[str]:
+    """Why ``fit`` should not feed training, one line each (empty: it may)."""
+    out = []
+    for ldc, fl in zip(fit.dc, fit.fitted, strict=True):
+        r = fl.residuals
+        if not r:
+            continue
+        name = ldc.name
+        if r["n_fired"] < limits.min_fired:
+            out.append(f"layer {name}: only {r['n_fired']} outputs fired inside the validated "
+                       f"membrane range in {r['n_patterns']} patterns; threshold, ramp and "
+                       f"delays are not identifiable (need {limits.min_fired})")
+            continue
+        if r["spike_rms_pct_T"] > limits.spike_rms_pct_T:
+            out.append(f"layer {name}: spike-time residual {r['spike_rms_pct_T']:.3f} % of T "
+                       f"is above the {limits.spike_rms_pct_T:g} % limit")
+        per = r.get("per_neuron", {})
+        for i, e in enumerate(per.get("spike_rms_pct_T") or []):
+            if np.isfinite(e) and e > limits.neuron_spike_rms_pct_T:
+                out.append(f"layer {name} neuron {i}: spike-time residual {e:.3f} % of T is "
+                           f"above the {limits.neuron_spike_rms_pct_T:g} % limit")
+        for i, e in enumerate(per.get("membrane_rms_mV") or []):
+            if e > limits.membrane_rms_mV:
+                out.append(f"layer {name} neuron {i}: membrane residual {e:.1f} mV is above "
+                           f"the {limits.membrane_rms_mV:g} mV limit")
+    return out
 
 
 def layer_models(spec: DesignSpec, fit: NetworkFit, kind: str = "bottom_up", *,

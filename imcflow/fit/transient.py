@@ -97,6 +97,8 @@ class LayerWaveforms:
         fired: [N, n_out] True where the neuron crossed its threshold inside the fire phase.
         t_mem: [K] times (normalised, in [0, 1]) where the membrane was sampled, or empty.
         v_mem: [N, n_out, K] membrane voltage (V) at ``t_mem``, or None.
+        valid: [N, n_out] True where the membrane stayed inside the range the layer's device
+            models were validated over (None: all); the fit ignores the other outputs.
     """
 
     t_in: np.ndarray
@@ -104,6 +106,7 @@ class LayerWaveforms:
     fired: np.ndarray
     t_mem: np.ndarray = field(default_factory=lambda: np.zeros(0))
     v_mem: np.ndarray | None = None
+    valid: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,8 @@ def _check(phys: LayerPhysics, data: LayerWaveforms) -> None:
     if data.v_mem is not None and data.v_mem.shape != (data.t_in.shape[0], n_out,
                                                        len(data.t_mem)):
         raise DataError("membrane traces must be [N, n_out, K] with K = len(t_mem)")
+    if data.valid is not None and data.valid.shape != data.t_out.shape:
+        raise DataError("the valid mask must be [N, n_out] like the output times")
 
 
 def predict(phys: LayerPhysics, fitted: FittedLayer, t_in: np.ndarray
@@ -296,48 +301,61 @@ def predict_membrane(phys: LayerPhysics, fitted: FittedLayer, t_in: np.ndarray,
 
 
 def _loss_terms(model: _Model, t_in: torch.Tensor, t_obs: torch.Tensor, fired: torch.Tensor,
-                t_mem: torch.Tensor, v_obs: torch.Tensor | None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                t_mem: torch.Tensor, v_obs: torch.Tensor | None, valid: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-output squared spike error [N, n_out] and per-sample squared membrane error
-    [N, n_out, K] (in units of V_th), or None without membrane traces."""
+    [N, n_out, K] (in units of V_th; None without membrane traces), zero where not ``valid``."""
     t_raw, _ = model(t_in, clip=False)  # crossing + comparator delay, not yet gated
     t_model = torch.maximum(t_raw, model.value("t_gate"))
     err = torch.where(fired, t_model - t_obs, torch.clamp(1.0 - t_raw, min=0.0))
+    err = torch.where(valid, err, torch.zeros_like(err))
     if v_obs is None:
         return err ** 2, None
-    v_model = model.membrane(t_in, t_mem)
-    return err ** 2, ((v_model - v_obs) / model.phys.v_th_V) ** 2
+    v_err = (model.membrane(t_in, t_mem) - v_obs) / model.phys.v_th_V
+    v_err = torch.where(valid.unsqueeze(-1), v_err, torch.zeros_like(v_err))
+    return err ** 2, v_err ** 2
+
+
+def _mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean over the valid outputs (and any trailing sample axis)."""
+    per = x if x.dim() == 2 else x.mean(dim=-1)
+    return per.sum() / valid.sum().clamp(min=1)
 
 
 def _residuals(model: _Model, t_in: torch.Tensor, t_obs: torch.Tensor, fired: torch.Tensor,
-               t_mem: torch.Tensor, v_obs: torch.Tensor | None, membrane_weight: float
-               ) -> dict:
-    """The fit's residuals, layer-wide and per neuron."""
+               t_mem: torch.Tensor, v_obs: torch.Tensor | None, valid: torch.Tensor,
+               membrane_weight: float) -> dict:
+    """The fit's residuals over the valid outputs, layer-wide and per neuron."""
     v_th = model.phys.v_th_V
     with torch.no_grad():
-        spike_sq, mem_sq = _loss_terms(model, t_in, t_obs, fired, t_mem, v_obs)
+        spike_sq, mem_sq = _loss_terms(model, t_in, t_obs, fired, t_mem, v_obs, valid)
         t_model, _ = model(t_in)
-        e = torch.where(fired, t_model - t_obs, torch.zeros_like(t_obs))
-        n_fired = fired.sum(dim=0)
+        counted = fired & valid
+        e = torch.where(counted, t_model - t_obs, torch.zeros_like(t_obs))
+        n_fired = counted.sum(dim=0)
         per_spike = torch.sqrt((e ** 2).sum(dim=0) / n_fired.clamp(min=1))
         per_spike = torch.where(n_fired > 0, per_spike, torch.full_like(per_spike, float("nan")))
-        all_e = e[fired]
+        all_e = e[counted]
         rms = float(torch.sqrt((all_e ** 2).mean())) if all_e.numel() else float("nan")
-        loss = float(spike_sq.mean() + (membrane_weight * mem_sq.mean() if mem_sq is not None
-                                        else 0.0))
-        agree = float(((t_model < 1.0 - 1e-9) == fired).double().mean())
+        loss = float(_mean(spike_sq, valid) + (membrane_weight * _mean(mem_sq, valid)
+                                               if mem_sq is not None else 0.0))
+        agree = float(((t_model < 1.0 - 1e-9) == fired)[valid].double().mean())
+        n_valid = valid.sum(dim=0).clamp(min=1)
+        per_mem = (torch.sqrt(mem_sq.mean(dim=-1).sum(dim=0) / n_valid)
+                   if mem_sq is not None else None)
         out = {
             "spike_rms": rms, "spike_rms_pct_T": 100 * rms, "loss": loss,
-            "membrane_rms_V": (float(torch.sqrt(mem_sq.mean())) * v_th
+            "membrane_rms_V": (float(torch.sqrt(_mean(mem_sq, valid))) * v_th
                                if mem_sq is not None else None),
-            "n_patterns": int(t_in.shape[0]), "n_fired": int(fired.sum()),
+            "n_patterns": int(t_in.shape[0]), "n_fired": int(counted.sum()),
+            "n_outside_range": int((~valid).sum()),
             "fired_agreement": agree,
             "per_neuron": {
                 "n_fired": [int(x) for x in n_fired],
+                "n_outside_range": [int(x) for x in (~valid).sum(dim=0)],
                 "spike_rms_pct_T": [100 * float(x) for x in per_spike],
-                "membrane_rms_mV": ([1e3 * v_th * float(x)
-                                     for x in torch.sqrt(mem_sq.mean(dim=(0, 2)))]
-                                    if mem_sq is not None else None),
+                "membrane_rms_mV": ([1e3 * v_th * float(x) for x in per_mem]
+                                    if per_mem is not None else None),
             },
         }
     return out
@@ -362,11 +380,14 @@ def fit_layer(phys: LayerPhysics, data: LayerWaveforms, *, start: FittedLayer | 
     use_mem = data.v_mem is not None and len(data.t_mem) > 0 and membrane_weight > 0
     t_mem = torch.as_tensor(data.t_mem, dtype=dt)
     v_obs = torch.as_tensor(data.v_mem, dtype=dt) if use_mem else None
+    valid = (torch.ones_like(fired) if data.valid is None
+             else torch.as_tensor(data.valid, dtype=torch.bool))
     params = list(model.parameters())
 
     def loss_now() -> torch.Tensor:
-        spike_sq, mem_sq = _loss_terms(model, t_in, t_obs, fired, t_mem, v_obs)
-        return spike_sq.mean() + (membrane_weight * mem_sq.mean() if mem_sq is not None else 0.0)
+        spike_sq, mem_sq = _loss_terms(model, t_in, t_obs, fired, t_mem, v_obs, valid)
+        return _mean(spike_sq, valid) + (membrane_weight * _mean(mem_sq, valid)
+                                         if mem_sq is not None else 0.0)
 
     with torch.no_grad():
         loss_start = float(loss_now())
@@ -387,7 +408,7 @@ def fit_layer(phys: LayerPhysics, data: LayerWaveforms, *, start: FittedLayer | 
         if final < best[0]:
             best = (final, {k: v.detach().clone() for k, v in model.state_dict().items()})
         model.load_state_dict(best[1])
-    residuals = _residuals(model, t_in, t_obs, fired, t_mem, v_obs, membrane_weight)
+    residuals = _residuals(model, t_in, t_obs, fired, t_mem, v_obs, valid, membrane_weight)
     residuals.update({"loss_start": loss_start, "steps": steps, "free": list(free),
                       "at_bound": model.at_bound() if params else []})
     return model.result(residuals)

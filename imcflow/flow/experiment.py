@@ -156,9 +156,10 @@ class TrainedModel:
 
 def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0):
     models = layer_models(spec, fit, kind, uniform_c=kind == "bottom_up")
+    ranges = [ldc.v_valid for ldc in fit.dc] if kind == "bottom_up" else None
     return build_network(models, weights=weights, device_models=dms, seed=seed,
                          beta_models=device_models(spec, fit, kind),
-                         E_override=TOP_DOWN_E if kind == "top_down" else None)
+                         E_override=TOP_DOWN_E if kind == "top_down" else None, v_ranges=ranges)
 
 
 def train_kind(spec: DesignSpec, fit: NetworkFit, kind: str, data: SpikeData,

@@ -22,9 +22,10 @@ import numpy as np
 
 from imcflow import atomicio
 from imcflow import spec as specmod
+from imcflow.errors import FitError
 from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import dc_widths
-from imcflow.fit.pipeline import NetworkFit, fit_network
+from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_network, fit_problems
 from imcflow.flow import experiment as ex
 from imcflow.netlist.cells import network_subckts
 from imcflow.progress import console, progress
@@ -49,6 +50,7 @@ class FlowConfig:
     char_seed: int = 1
     dc_width_step: float = 0.1
     fit_steps: int = 600
+    fit_limits: FitLimits = field(default_factory=FitLimits)
     workers: int = 2
     experiment: ex.ExperimentConfig = field(default_factory=ex.ExperimentConfig)
 
@@ -181,10 +183,17 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         nf = fit_network(spec, dc, char, capacitance=c_meas, steps=cfg.fit_steps)
         path = nf.save(folder / "fit.json")
         return {"path": str(path), "sha256": _sha(path),
-                "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted]}
+                "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted],
+                "problems": fit_problems(nf, cfg.fit_limits)}
 
-    r.stage("fit", {"steps": cfg.fit_steps}, ("dc", "characterize", "layout"), s_fit)
+    r.stage("fit", {"steps": cfg.fit_steps, "limits": asdict(cfg.fit_limits)},
+            ("dc", "characterize", "layout"), s_fit)
     fit = NetworkFit.load(r.results["fit"]["path"])
+    problems = r.results["fit"].get("problems", [])
+    if problems:
+        more = f" (and {len(problems) - 1} more; see {r.results['fit']['path']})" \
+            if len(problems) > 1 else ""
+        raise FitError(f"the fit cannot be trusted: {problems[0]}{more}")
     if done("fit"):
         return r.results
 

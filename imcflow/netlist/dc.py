@@ -29,8 +29,9 @@ from imcflow.netlist.testbench import _safe_path
 from imcflow.spec import DesignSpec, LayerSpec
 
 DEVICE_TYPES = ("n", "p", "dis")
-#: Default membrane sweep, V (≈ the membrane's range in operation).
-V_START, V_STOP, V_STEP = 0.4, 1.4, 0.01
+#: Default membrane sweep step, V; the sweep runs over the whole supply, 0 … VDD, so that the
+#: fitter can tell over which membrane range each device's model holds.
+V_STEP = 0.01
 #: Default current-source widths, µm (per finger; one finger).
 DEFAULT_WIDTHS = (0.42, 0.5, 1.0, 1.5, 2.0, 4.0)
 
@@ -83,7 +84,7 @@ def _widths_for(layer: LayerSpec, device: str, widths: Sequence[float] | None) -
 def build_dc(spec: DesignSpec, *, widths: Sequence[float] | None = None,
              devices: Sequence[str] = DEVICE_TYPES, corner: str | None = None,
              temperature: float | None = None,
-             sweep: tuple[float, float, float] = (V_START, V_STOP, V_STEP)) -> DCBench:
+             sweep: tuple[float, float, float] | None = None) -> DCBench:
     """The DC deck of every layer's synapse and discharger devices (see the module doc)."""
     corner = corner or spec.corner
     if corner not in pdk.corners():
@@ -91,7 +92,7 @@ def build_dc(spec: DesignSpec, *, widths: Sequence[float] | None = None,
     for dev in devices:
         if dev not in DEVICE_TYPES:
             raise SpecError(f"unknown DC device {dev!r} (choose from {', '.join(DEVICE_TYPES)})")
-    v0, v1, dv = sweep
+    v0, v1, dv = sweep if sweep is not None else (0.0, spec.vdd, V_STEP)
     if not (0.0 <= v0 < v1 <= spec.vdd and 0 < dv <= v1 - v0):
         raise SpecError(f"DC sweep {v0:g}..{v1:g} V step {dv:g} V must lie in [0, vdd] "
                         "with a positive step")

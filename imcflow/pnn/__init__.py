@@ -14,7 +14,13 @@ from .dstd import (
     ttfs_conv2d_dstd,
     ttfs_dstd,
 )
-from .exact import rc_spike_exact, rc_spike_membrane_exact, rc_spike_v_exact, ttfs_exact
+from .exact import (
+    rc_spike_exact,
+    rc_spike_membrane_exact,
+    rc_spike_membrane_range,
+    rc_spike_v_exact,
+    ttfs_exact,
+)
 from .layers import (
     RCSpikeConv2d,
     RCSpikeLinear,
@@ -30,6 +36,7 @@ __all__ = [
     "rc_spike_exact",
     "rc_spike_v_exact",
     "rc_spike_membrane_exact",
+    "rc_spike_membrane_range",
     "ttfs_exact",
     "rc_spike_dstd",
     "ttfs_dstd",

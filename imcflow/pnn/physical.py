@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .dstd import rc_spike_dstd
-from .exact import rc_spike_v_exact
+from .exact import rc_spike_membrane_range, rc_spike_v_exact
 from .params import PNNParams
 from .ramp import fire_time
 
@@ -53,6 +53,8 @@ class PhysicalRCSpikeLinear(nn.Module):
             a straight-through gradient (quantization-aware training).
         beta_fn: optional map from (realised) weights to the per-synapse β of the devices that
             realise them (no gradient flows through it).
+        v_range: optional (v_lo, v_hi) normalised membrane range the layer's circuit model was
+            validated over (:meth:`range_excess` penalises leaving it).
         solver, M, M_test, random_offset: as :class:`imcflow.pnn.RCSpikeLinear`.
     """
 
@@ -61,7 +63,8 @@ class PhysicalRCSpikeLinear(nn.Module):
                  delay_out: float = 0.0, t_gate: float = 0.0,
                  quantizer: Callable[[Tensor], Tensor] | None = None,
                  beta_fn: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
-                 M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0):
+                 M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0,
+                 v_range: tuple[float, float] | None = None):
         super().__init__()
         self.weight = nn.Parameter(weight.detach().clone())
         self.params = params
@@ -77,12 +80,29 @@ class PhysicalRCSpikeLinear(nn.Module):
         self.solver, self.M, self.M_test = solver, M, M_test
         self.random_offset = random_offset
         self.noise_std = noise_std
+        self.v_range = v_range
 
     def realised_weight(self) -> Tensor:
         """Weights as the hardware realises them (straight-through when quantizing)."""
         if self.quantizer is None:
             return self.weight
         return self.weight + (self.quantizer(self.weight.detach()) - self.weight).detach()
+
+    def membrane_range(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        """Lowest and highest membrane over the accumulate phase, [B, N_out] each (exact)."""
+        w = self.realised_weight()
+        beta = None if self.beta_fn is None else self.beta_fn(w.detach())
+        return rc_spike_membrane_range(t + self.delay_in, w, self.params, beta=beta)
+
+    def range_excess(self, t: Tensor, margin: float = 0.0) -> Tensor:
+        """Mean squared excursion of the membrane outside ``v_range`` narrowed by ``margin`` on
+        both sides (0 inside it; 0 without a range): the penalty that keeps a trained network
+        where its model was validated."""
+        if self.v_range is None:
+            return t.new_zeros(())
+        lo, hi = self.v_range[0] + margin, self.v_range[1] - margin
+        v_min, v_max = self.membrane_range(t)
+        return (torch.relu(lo - v_min) ** 2 + torch.relu(v_max - hi) ** 2).mean()
 
     def forward(self, t: Tensor) -> Tensor:
         M = self.M if self.training else self.M_test

@@ -152,23 +152,23 @@ def characterize_cmd(spec_file: Path, n_patterns: int, seed: int, p_spike: float
               help="comma-separated current-source widths in µm (default 0.42,0.5,1,1.5,2,4)")
 @_corner_opt
 @_temp_opt
-@click.option("--sweep", default="0.4,1.4,0.01", show_default=True,
-              help="membrane sweep start,stop,step in V")
+@click.option("--sweep", default=None,
+              help="membrane sweep start,stop,step in V (default 0 … VDD in 10 mV steps)")
 @_timeout_opt
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
               help="output folder (gets dc.npz) or a .npz path")
 def dc_cmd(spec_file: Path, widths: str | None, corner: str | None,
-           temperature: float | None, sweep: str, timeout: float, out: Path) -> None:
+           temperature: float | None, sweep: str | None, timeout: float, out: Path) -> None:
     """DC sweeps: I_D versus membrane voltage of synapse (n, p) and discharger devices."""
     from imcflow.sim.dc import dc_characterize, load_dc  # noqa: PLC0415
 
     s = specmod.load(spec_file)
     ws = _floats(widths, "widths") if widths else None
-    sw = _floats(sweep, "sweep")
-    if len(sw) != 3:
+    sw = _floats(sweep, "sweep") if sweep else None
+    if sw is not None and len(sw) != 3:
         raise SpecError("--sweep needs start,stop,step")
     dest = dc_characterize(s, out, widths=ws, corner=corner, temperature=temperature,
-                           sweep=(sw[0], sw[1], sw[2]), timeout=timeout)
+                           sweep=(sw[0], sw[1], sw[2]) if sw else None, timeout=timeout)
     ds = load_dc(dest)
     for (layer, dev), lam in ds.lam.items():
         lams = ", ".join(f"{x:.3f}" for x in lam)

@@ -36,7 +36,7 @@ import numpy as np
 
 from imcflow import atomicio
 from imcflow.errors import DataError
-from imcflow.netlist.dc import DEVICE_TYPES, V_START, V_STEP, V_STOP, build_dc
+from imcflow.netlist.dc import DEVICE_TYPES, build_dc
 from imcflow.sim import ngspice
 from imcflow.sim.engines import DEFAULT_TIMEOUT
 from imcflow.sim.npzio import read_dataset
@@ -71,7 +71,7 @@ def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
                     widths: Sequence[float] | None = None,
                     devices: Sequence[str] = DEVICE_TYPES, corner: str | None = None,
                     temperature: float | None = None,
-                    sweep: tuple[float, float, float] = (V_START, V_STOP, V_STEP),
+                    sweep: tuple[float, float, float] | None = None,
                     timeout: float = DEFAULT_TIMEOUT, num_threads: int = 1) -> Path:
     """Run the DC sweeps of ``spec`` and write the dataset to ``out`` (a ``.npz`` path, or a
     folder that gets ``dc.npz``). Returns the path."""

@@ -8,7 +8,11 @@ weights the hardware will realise (grid, minimum finger, finger count) with a st
 gradient: quantization-aware training, so small weights are handled explicitly.
 
 Loss (PAPERS.md §1.3–1.4, Iris recipe): cross-entropy over −t/τ_soft + γ₁ Σ(t − t_ref)² +
-λ Σ w², Adam, Gaussian spike-time noise σ on hidden and output spikes in training.
+λ Σ w², Adam, Gaussian spike-time noise σ on hidden and output spikes in training; plus, for
+layers that carry a validated membrane range (the bottom-up model: the range over which the DC
+sweeps showed the devices' linear current laws to hold), ``range_weight`` × the mean squared
+excursion of every membrane outside it (narrowed by ``range_margin``, so that a soft penalty
+still ends inside the range), so that the trained network stays where its model is right (the report shows, per neuron, how far the trained network goes, in the PNN and in SPICE).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class PhysicalTrainConfig:
     t_ref: float = 0.9
     weight_decay: float = 1e-2
     noise_std: float = 0.01
+    range_weight: float = 30.0
+    range_margin: float = 0.05
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -67,13 +73,15 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
                   device_models: list[DeviceModel] | None = None,
                   beta_models: list[DeviceModel] | None = None,
                   E_override: float | None = None, seed: int = 0,
-                  noise_std: float = 0.0) -> nn.Sequential:
+                  noise_std: float = 0.0,
+                  v_ranges: list[tuple[float, float]] | None = None) -> nn.Sequential:
     """A trainable network of physical layers (float64, exact solver).
 
     ``weights`` start the training (default: the spike-time init of :mod:`imcflow.pnn`);
     ``E_override`` replaces E± by ±E (the top-down recipe trains at |E| = 100).
     ``device_models`` quantize the weights (QAT); ``beta_models`` (with per-width β) give each
-    synapse the β of the device its weight becomes.
+    synapse the β of the device its weight becomes; ``v_ranges`` (one normalised (lo, hi) per
+    layer) are the membrane ranges training keeps each layer inside.
     """
     gen = torch.Generator().manual_seed(seed)
     layers = []
@@ -94,7 +102,8 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
         layers.append(PhysicalRCSpikeLinear(
             w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
             delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
-            quantizer=quant, beta_fn=bfn, solver="exact", noise_std=noise_std))
+            quantizer=quant, beta_fn=bfn, solver="exact", noise_std=noise_std,
+            v_range=None if v_ranges is None else tuple(v_ranges[k])))
     return nn.Sequential(*layers)
 
 
@@ -131,9 +140,14 @@ def train_network(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor,
         total, correct = 0.0, 0
         for start in range(0, n, cfg.batch):
             idx = order[start:start + cfg.batch]
-            t = net(t_in[idx])
+            t, excess = t_in[idx], t_in.new_zeros(())
+            for layer in net:
+                if cfg.range_weight and layer.v_range is not None:
+                    excess = excess + layer.range_excess(t, cfg.range_margin)
+                t = layer(t)
             loss, _ = spike_time_loss(t, y[idx], tau_soft=cfg.tau_soft, gamma1=cfg.gamma1,
                                       t_ref=cfg.t_ref)
+            loss = loss + cfg.range_weight * excess
             if cfg.weight_decay:
                 loss = loss + cfg.weight_decay * weight_l2([m.weight for m in net])
             opt.zero_grad()

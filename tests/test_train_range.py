@@ -1,0 +1,62 @@
+"""The membrane-range penalty: it measures excursions exactly, and training with it keeps the
+trained network inside the range its circuit model was validated over."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from imcflow.fit.transient import FittedLayer, LayerPhysics
+from imcflow.pnn import PNNParams, rc_spike_membrane_exact
+from imcflow.pnn.physical import PhysicalRCSpikeLinear
+from imcflow.train.physical import PhysicalTrainConfig, build_network, train_network
+
+
+def test_range_excess_is_zero_inside_and_squared_outside() -> None:
+    w = torch.tensor([[1.5, -0.4], [0.2, 0.1]], dtype=torch.float64)
+    layer = PhysicalRCSpikeLinear(w, PNNParams(E_pos=3.0, E_neg=-2.0), alpha_d=torch.ones(2),
+                                  beta_d=0.0, v_th=1.0, v_range=(-0.2, 0.8))
+    t = torch.tensor([[0.0, 0.5]], dtype=torch.float64)
+    grid = torch.linspace(0, 1, 4001, dtype=torch.float64)
+    v = rc_spike_membrane_exact(t, w, PNNParams(E_pos=3.0, E_neg=-2.0), grid)
+    lo, hi = layer.membrane_range(t)
+    assert torch.allclose(lo, v.amin(-1), atol=1e-3) and torch.allclose(hi, v.amax(-1), atol=1e-3)
+    expect = (torch.relu(-0.2 - lo) ** 2 + torch.relu(hi - 0.8) ** 2).mean()
+    assert float(layer.range_excess(t).detach()) == float(expect.detach()) > 0.0
+    layer.v_range = (-5.0, 5.0)
+    assert float(layer.range_excess(t)) == 0.0
+
+
+def _models(n_in: int, n_out: int):
+    phys = LayerPhysics(sign=np.ones((n_out, n_in)), current_A=np.full((n_out, n_in), 1e-7),
+                        c_F=np.full(n_out, 1e-12), v0_V=1.3, v_th_V=0.82, T_s=1e-6, E_pos=3.0,
+                        E_neg=-2.0, i_dis_A=8.2e-7, beta_d=0.2)
+    return phys, FittedLayer(c_eff_F=(1e-12,) * n_out, v_th=1.0, beta_d=0.2, delay_in=0.0,
+                             delay_out=0.0, E_pos=3.0, E_neg=-2.0)
+
+
+def test_training_with_the_penalty_stays_inside_the_range() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (120, 4))
+    y = torch.as_tensor((x[:, 0] + x[:, 1] > x[:, 2] + x[:, 3]).astype(np.int64))
+    t_in = torch.as_tensor(np.concatenate([x, np.zeros((120, 1))], axis=1))
+    models = [_models(5, 6), _models(6, 2)]
+    rng_v = (-0.3, 1.1)
+
+    def worst(range_weight: float) -> float:
+        net = build_network(models, seed=1, v_ranges=[rng_v, rng_v])
+        cfg = PhysicalTrainConfig(epochs=60, lr=3e-2, weight_decay=0.0, range_weight=range_weight)
+        train_network(net, t_in, y, cfg)
+        out, t = 0.0, t_in
+        with torch.no_grad():
+            net.eval()
+            for layer in net:
+                lo, hi = layer.membrane_range(t)
+                out = max(out, float(torch.relu(rng_v[0] - lo).max()),
+                          float(torch.relu(hi - rng_v[1]).max()))
+                t = layer(t)
+        return out
+
+    free, held = worst(0.0), worst(100.0)
+    assert free > 0.2            # left to itself the network drives membranes far outside
+    assert held < 0.005          # with the penalty (and its margin) it stays inside
