@@ -12,7 +12,8 @@ Loss (PAPERS.md §1.3–1.4, Iris recipe): cross-entropy over −t/τ_soft + γ�
 layers that carry a validated membrane range (the bottom-up model: the range over which the DC
 sweeps showed the devices' linear current laws to hold), ``range_weight`` × the mean squared
 excursion of every membrane outside it (narrowed by ``range_margin``, so that a soft penalty
-still ends inside the range), so that the trained network stays where its model is right (the report shows, per neuron, how far the trained network goes, in the PNN and in SPICE).
+still ends inside the range), so that the trained network stays where its model is right (the
+report shows, per neuron, how far the trained network goes, in the PNN and in SPICE).
 """
 
 from __future__ import annotations
