@@ -157,3 +157,16 @@ def test_cli_bad_input_is_one_line_nonzero_nothing_written(args, tmp_path, capsy
     assert err.startswith("error:") and err.count("\n") == 1, err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+def test_extreme_patterns_drive_each_first_layer_neuron_both_ways():
+    from imcflow.spec import default_spec
+
+    spec = default_spec()
+    p = C.extreme_patterns(spec)
+    w = spec.layers[0].widths()
+    assert p.shape == (2 * w.shape[0], spec.n_inputs)
+    for i in range(w.shape[0]):
+        up, down = p[2 * i], p[2 * i + 1]
+        assert np.array_equal(up == 0.0, w[i] > 0) and np.all(np.isinf(up[w[i] <= 0]))
+        assert np.array_equal(down == 0.0, w[i] < 0) and np.all(np.isinf(down[w[i] >= 0]))

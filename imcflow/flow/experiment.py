@@ -29,7 +29,7 @@ from imcflow import pdk
 from imcflow.errors import SpecError
 from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import device_model
-from imcflow.fit.pipeline import NetworkFit, layer_models
+from imcflow.fit.pipeline import NetworkFit, layer_models, membrane_extent
 from imcflow.report.metrics import spike_time_errors
 from imcflow.sim.capacitance import measure_membranes
 from imcflow.sim.characterize import CharDataset, characterize
@@ -216,6 +216,23 @@ def predict(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.nda
     return out
 
 
+def predict_range(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.ndarray
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer, the lowest and highest normalised membrane over the accumulate phase
+    [N, n_out] each, as the trained model predicts them (each layer fed by the model's own
+    previous layer)."""
+    net = _network(spec, fit, model.kind, weights=model.weights)
+    net.eval()
+    out = []
+    with torch.no_grad():
+        t = torch.as_tensor(t_in, dtype=torch.float64)
+        for layer in net:
+            lo, hi = layer.membrane_range(t)
+            out.append((lo.numpy().copy(), hi.numpy().copy()))
+            t = layer(t)
+    return out
+
+
 def scaled_spec(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, s_pos: float,
                 s_neg: float, name: str) -> DesignSpec:
     """Write-back of ``model`` onto ``spec`` (its MIMs are kept) with positive/negative currents
@@ -378,6 +395,9 @@ class Verification:
     fired_spice: list[list[list[bool]]]
     dataset: str
     post: dict
+    data_name: str = ""
+    corner: str = ""
+    temperature: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -390,12 +410,22 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
     t_test, y_test = data.t_test[: cfg.n_test], data.y_test[: cfg.n_test]
     ds, post = spice_run(ws, folder, t_test, cfg, n_grid=101, on_result=on_result)
     t_model = predict(spec, fit, model, t_test)
+    v_model = predict_range(spec, fit, model, t_test)
     layer_metrics, t_sp, f_sp = [], [], []
     for k, layer in enumerate(ws.layers):
         fired = ds.fired[layer.name]
         ts = np.where(fired, ds.t_out[layer.name], 1.0)
         m = spike_time_errors(np.minimum(t_model[k], 1.0), ts, ws.T)
         m["fired_agreement"] = float(np.mean(fired == (t_model[k] < 1.0 - 1e-9)))
+        m["neuron_rms_ns"] = [float(x) for x in np.sqrt(np.mean(
+            (np.minimum(t_model[k], 1.0) - ts) ** 2, axis=0)) * ws.T * 1e9]
+        extent = membrane_extent(ds, k)
+        m["membrane_range"] = {
+            "valid": list(fit.dc[k].v_valid),
+            "pnn_min": v_model[k][0].min(axis=0).tolist(),
+            "pnn_max": v_model[k][1].max(axis=0).tolist(),
+            "spice_min": extent[0].min(axis=0).tolist() if extent else None,
+            "spice_max": extent[1].max(axis=0).tolist() if extent else None}
         layer_metrics.append({"layer": layer.name, **m})
         t_sp.append(ts.tolist())
         f_sp.append(fired.tolist())
@@ -406,4 +436,6 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
         model_acc=_accuracy(t_model[-1], y_test),
         energy_J=float(np.mean(ds.energy)), area_um2=float(post["area_um2"]),
         t_model=[t.tolist() for t in t_model], t_spice=t_sp, fired_spice=f_sp,
-        dataset=str(Path(folder)), post=post)
+        dataset=str(Path(folder)), post=post, data_name=data.name,
+        corner=str(ds.meta.get("corner", ws.corner)),
+        temperature=float(ds.meta.get("temperature", ws.temperature)))

@@ -30,7 +30,13 @@ from imcflow.flow import experiment as ex
 from imcflow.netlist.cells import network_subckts
 from imcflow.progress import console, progress
 from imcflow.sim.capacitance import MembraneCapacitance, measure_membranes
-from imcflow.sim.characterize import characterize, export, load_dataset
+from imcflow.sim.characterize import (
+    characterize,
+    export,
+    extreme_patterns,
+    load_dataset,
+    random_patterns,
+)
 from imcflow.sim.dc import dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
@@ -158,10 +164,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         out = {}
         for label, subckts in (("pre", None), ("post", post_spice)):
             with progress() as bar:
-                task = bar.add_task(f"ngspice {label}-layout", total=cfg.char_patterns,
-                                    status="")
-                res = characterize(spec, cfg.char_patterns, seed=cfg.char_seed,
-                                   workers=cfg.workers, subckts=subckts,
+                task = bar.add_task(f"ngspice {label}-layout", total=len(patterns), status="")
+                res = characterize(spec, patterns=patterns, workers=cfg.workers, subckts=subckts,
                                    cache_dir=r.out / "cache",
                                    on_result=lambda i, d, n, t=task, b=bar: b.update(
                                        t, completed=d))
@@ -170,7 +174,9 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
             out[f"{label}_sha256"] = _sha(path)
         return out
 
-    r.stage("characterize", {"n": cfg.char_patterns, "seed": cfg.char_seed},
+    patterns = np.concatenate([random_patterns(spec.n_inputs, cfg.char_patterns, cfg.char_seed),
+                               extreme_patterns(spec)])
+    r.stage("characterize", {"n": cfg.char_patterns, "seed": cfg.char_seed, "extremes": True},
             ("spec", "layout"), s_char)
     if done("characterize"):
         return r.results

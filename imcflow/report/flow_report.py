@@ -40,11 +40,14 @@ def _summary(verifs: dict[str, dict], cals: dict[str, dict], trains: dict[str, d
                      f"{c['s_pos']:.3f} / {c['s_neg']:.3f}"])
     bu, td = verifs["bottom_up"]["metrics"]["rms_ns"], verifs["top_down"]["metrics"]["rms_ns"]
     ratio = td / bu if bu > 0 else float("inf")
-    n = len(verifs["bottom_up"]["t_spice"][-1])
+    v0 = verifs["bottom_up"]
+    n = len(v0["t_spice"][-1])
     agree = {k: int(round(abs(v["spice_acc"] - v["model_acc"]) * n)) for k, v in verifs.items()}
+    where = (f"sky130 {v0.get('corner') or '?'}, {v0.get('temperature', float('nan')):g} °C")
+    data = v0.get("data_name") or "test"
     return [
-        f"Output-spike-time error on the {n} held-out Iris test samples, post-layout ngspice "
-        f"(sky130 tt) versus the model each network was trained as. Top-down / bottom-up RMSE: "
+        f"Output-spike-time error on the {n} held-out {data} test samples, post-layout ngspice "
+        f"({where}) versus the model each network was trained as. Top-down / bottom-up RMSE: "
         f"{ratio:.1f}× (paper: 39.04 / 1.97 ns ≈ 20×). SPICE and PNN accuracy differ by "
         f"{agree['bottom_up']} sample(s) bottom-up and {agree['top_down']} top-down.",
         Table(["model", "RMSE ns", "RMSE % of T", "median |e| ns", "p95 |e| ns",
@@ -69,7 +72,7 @@ def _scatter(verifs: dict[str, dict], T: float) -> Figure:
         ax.set_title(f"layer {k + 1} ({'output' if k == n_layers - 1 else 'hidden'})")
         ax.legend(fontsize=8)
     return Figure.from_matplotlib(fig, "spike_scatter",
-                                  "Model vs post-layout SPICE spike times, Iris test set")
+                                  "Model vs post-layout SPICE spike times, test set")
 
 
 def _histogram(verifs: dict[str, dict], T: float) -> Figure:
@@ -145,43 +148,103 @@ def _calibration_figure(cals: dict[str, dict]) -> Figure:
 
 
 def _fit_tables(fit: NetworkFit, spec: DesignSpec, layout: dict) -> list[object]:
-    rows = []
+    rows, neuron_rows = [], []
     for ldc, fl in zip(fit.dc, fit.fitted, strict=True):
         c = np.asarray(fl.c_eff_F) * 1e15
-        before = fl.residuals.get("before", {})
-        rows.append([ldc.name, ldc.E_pos, ldc.E_neg, fl.beta_d, ldc.beta_d,
-                     ldc.i_dis_A * 1e9, f"{c.min():.0f}–{c.max():.0f}", fl.v_th,
+        r = fl.residuals
+        before = r.get("before", {})
+        rows.append([ldc.name, ldc.E_pos, ldc.E_neg,
+                     f"{ldc.v_valid[0]:.2f} … {ldc.v_valid[1]:.2f}", fl.beta_d, ldc.beta_d,
+                     ldc.i_dis_A * 1e9, fl.c_scale, f"{c.min():.0f}–{c.max():.0f}", fl.v_th,
                      fl.delay_in * spec.T * 1e9, fl.delay_out * spec.T * 1e9,
                      fl.t_gate * spec.T * 1e9, before.get("spike_rms_pct_T"),
-                     fl.residuals.get("spike_rms_pct_T"),
-                     (fl.residuals.get("membrane_rms_V") or float("nan")) * 1e3])
+                     r.get("spike_rms_pct_T"), (r.get("membrane_rms_V") or float("nan")) * 1e3,
+                     ", ".join(r.get("at_bound", [])) or "none"])
+        per = r.get("per_neuron", {})
+        for i in range(len(fl.c_eff_F)):
+            def pick(key: str, i: int = i, per: dict = per) -> object:
+                vals = per.get(key)
+                return vals[i] if vals else float("nan")
+            neuron_rows.append([f"{ldc.name}_mem{i}", pick("n_fired"), pick("n_outside_range"),
+                                pick("spike_rms_pct_T"), pick("membrane_rms_mV")])
     dc_rows = [[ldc.name, 100 * ldc.fits["nmos"]["max_rel_residual"],
                 100 * ldc.fits["pmos"]["max_rel_residual"],
                 100 * ldc.fits["discharger"]["max_rel_residual"],
                 ldc.fits["nmos"]["lambda_median_per_V"], ldc.fits["pmos"]["lambda_median_per_V"],
-                f"{ldc.fits['v_range_V'][0]:.2f}–{ldc.fits['v_range_V'][1]:.2f}"]
+                f"{ldc.fits['v_range_V'][0]:.2f}–{ldc.fits['v_range_V'][1]:.2f}",
+                " / ".join(f"{a:.2f}–{b:.2f}" for a, b in
+                           (ldc.fits.get("valid_V") or {}).values()) or "—"]
                for ldc in fit.dc]
     cap_rows = []
     wiring = layout.get("membrane_wiring_F", {})
+    measured = (layout.get("membrane_C") or {}).get("c_F", {})
     for layer, fl in zip(spec.layers, fit.fitted, strict=True):
         drawn = layer.membrane_capacitance()
         for i in range(layer.n_out):
-            w = wiring.get(f"{layer.name}_mem{i}", float("nan"))
-            cap_rows.append([f"{layer.name}_mem{i}", drawn[i] * 1e15, w * 1e15,
-                             (drawn[i] + w) * 1e15, fl.c_eff_F[i] * 1e15])
+            name = f"{layer.name}_mem{i}"
+            cap_rows.append([name, drawn[i] * 1e15, wiring.get(name, float("nan")) * 1e15,
+                             measured.get(name, float("nan")) * 1e15, fl.c_eff_F[i] * 1e15])
     return [
-        Table(["layer", "E+", "E−", "β_d (transient)", "β_d (DC)", "I_dis nA", "C_eff fF",
-               "v_th", "d_in ns", "d_out ns", "t_gate ns", "spike RMS % T before",
-               "after", "membrane RMS mV"], rows,
-              caption="Transient fit on the post-layout characterization (random patterns)"),
+        Table(["layer", "E+", "E−", "validated v", "β_d (transient)", "β_d (DC)", "I_dis nA",
+               "k_C", "C_eff fF", "v_th", "d_in ns", "d_out ns", "t_gate ns",
+               "spike RMS % T before", "after", "membrane RMS mV", "at a bound"], rows,
+              caption="Transient fit on the post-layout characterization (random patterns); "
+                      "validated v: the normalised membrane range over which the DC sweeps show "
+                      "every device's linear law within 2 %"),
+        Table(["membrane", "fired (valid)", "outside range", "spike RMS % T",
+               "membrane RMS mV"], neuron_rows,
+              caption="Per-neuron fit residuals (outputs whose membrane left the validated "
+                      "range are not fitted)"),
         Table(["layer", "NMOS max resid %", "PMOS max resid %", "discharger max resid %",
-               "λ_N 1/V", "λ_P 1/V", "range V"], dc_rows,
+               "λ_N 1/V", "λ_P 1/V", "fit range V", "valid V (dis / n / p)"], dc_rows,
               caption="DC line fits over the membrane range: largest relative deviation"),
-        Table(["membrane", "drawn MIM fF", "extracted wiring fF", "MIM + wiring fF",
+        Table(["membrane", "drawn MIM fF", "extracted wiring fF", "measured fF",
                "fitted C_eff fF"], cap_rows,
-              caption="Membrane capacitance: drawn, extracted, fitted (C_eff also carries the "
-                      "devices' junction and gate capacitance)"),
+              caption="Membrane capacitance: drawn, extracted wiring, measured in ngspice on the "
+                      "post-layout network (ramp test: MIM, wiring, devices), and fitted "
+                      "(k_C × measured)"),
     ]
+
+
+def _range_table(verifs: dict[str, dict]) -> Table:
+    rows = []
+    v = verifs["bottom_up"]
+    for lm in v["layer_metrics"]:
+        mr = lm.get("membrane_range")
+        if not mr:
+            continue
+        lo, hi = mr["valid"]
+        rms = lm.get("neuron_rms_ns") or [float("nan")] * len(mr["pnn_min"])
+        for i, (pmin, pmax) in enumerate(zip(mr["pnn_min"], mr["pnn_max"], strict=True)):
+            smin = mr["spice_min"][i] if mr["spice_min"] else float("nan")
+            smax = mr["spice_max"][i] if mr["spice_max"] else float("nan")
+            inside = lo - 1e-3 <= min(pmin, smin) and max(pmax, smax) <= hi + 1e-3
+            rows.append([f"{lm['layer']}_mem{i}", f"{lo:.2f} … {hi:.2f}", pmin, pmax, smin,
+                         smax, "yes" if inside else "NO", rms[i]])
+    return Table(["membrane", "validated v", "PNN min", "PNN max", "SPICE min", "SPICE max",
+                  "inside", "spike RMS ns"], rows,
+                 caption="Bottom-up network on the test set: the normalised membrane range "
+                         "each neuron uses (v = −(V − V₀)/V_th over the accumulate phase) in the "
+                         "PNN and in post-layout SPICE, against the range its model was "
+                         "validated over (training keeps it inside)")
+
+
+def _writeback_table(writeback: dict) -> list[object]:
+    out = []
+    for kind, w in writeback.items():
+        path = w.get("sizing")
+        rec = _load(path) if path else {}
+        rows = []
+        for r, rnd in enumerate(rec.get("rounds", [])):
+            for layer, errs in rnd["rel_error"].items():
+                e = 100 * np.abs(np.asarray(errs))
+                rows.append([r, layer, float(e.max()), float(e.mean())])
+        if rows:
+            out.append(Table(["round", "layer", "max |C error| %", "mean |C error| %"], rows,
+                             caption=f"{LABEL[kind]} write-back: each neuron's MIM resized from "
+                                     "the capacitance measured on the written-back layout "
+                                     "(round 0: the spec's MIMs)"))
+    return out
 
 
 def _pre_post(char: dict, spec: DesignSpec) -> list[object]:
@@ -209,6 +272,9 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
     doc = Document(f"imcflow report: {spec.name} ({'-'.join(map(str, spec.shape))}), "
                    f"bottom-up vs top-down")
     doc.section("Summary", *_summary(verifs, cals, trains, spec.T))
+    problems = results["fit"].get("problems") or []
+    if problems:
+        doc.section("Fit problems", "\n".join(f"- {p}" for p in problems))
     doc.section("Spike times", _scatter(verifs, spec.T), _histogram(verifs, spec.T))
     energy = {k: v["energy_J"] for k, v in verifs.items()}
     area = {k: v["area_um2"] for k, v in verifs.items()}
@@ -225,5 +291,7 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
     doc.section("Fitted parameters", *_fit_tables(fit, spec, layout),
                 _dc_figure(results["dc"]["path"], fit),
                 _membranes(spec, fit, results["characterize"]["post"]))
+    doc.section("Membrane range", _range_table(verifs))
+    doc.section("Write-back", *_writeback_table(results.get("writeback", {})))
     doc.section("Calibration", _calibration_figure(cals))
     return doc

@@ -76,6 +76,20 @@ def random_patterns(n_inputs: int, n_patterns: int, seed: int = 0,
     return np.where(spikes, times, np.inf)
 
 
+def extreme_patterns(spec: DesignSpec) -> np.ndarray:
+    """[2·n_out, n_inputs] patterns that drive each first-layer neuron to its extremes: for
+    neuron i, all inputs that feed it through a positive weight spike at t = 0 and no other
+    (its membrane rises as far as the layer can take it), then the same with the negative
+    weights (it falls as far as it can). With random patterns they make the characterization
+    cover each neuron's whole range, which the fit needs to see where its model stops."""
+    w = spec.layers[0].widths()
+    rows = []
+    for i in range(w.shape[0]):
+        for sign in (1.0, -1.0):
+            rows.append(np.where(np.sign(w[i]) == sign, 0.0, np.inf))
+    return np.asarray(rows, dtype=float)
+
+
 # ----------------------------------------------------------------------------- per pattern
 
 def evaluate_pattern(spec: DesignSpec, n_grid: int | None, engine: Any,
