@@ -10,7 +10,7 @@ SPEC  ?= netlists/demo_spec.json
 FLOW  ?= runs/flow
 WORKERS ?= 2
 
-.PHONY: setup test test-fast wheel-check flow netlists layouts characterize fit train train-fmnist \
+.PHONY: setup test test-fast wheel-check flow generality netlists layouts characterize fit train train-fmnist \
 	report bench lint clean
 
 setup: $(STAMP)
@@ -70,6 +70,11 @@ train: setup
 train-fmnist: setup
 	$(IMC) train --dataset fmnist --model mlp --neuron rc --E 7.4 --M 10 --epochs 25 \
 	  --lr 5e-4 --lr-schedule cosine --threads 1 --out runs/fmnist-mlp --resume
+
+# The design-point suite (hidden width, T, channel length, MIM, biases, corner, temperature):
+# the whole flow on every point, resumable; summary in runs/generality/report/.
+generality: setup
+	$(IMC) generality -o runs/generality --workers $(WORKERS)
 
 report: setup
 	$(IMC) flow -o $(FLOW) --workers $(WORKERS)

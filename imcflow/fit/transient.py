@@ -372,6 +372,16 @@ def fit_layer(phys: LayerPhysics, data: LayerWaveforms, *, start: FittedLayer | 
     and ``at_bound``: free parameters that ended at their bound.
     """
     _check(phys, data)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # layer-sized tensors: threads cost more than they gain
+    try:
+        return _fit(phys, data, start, free, steps, lr, membrane_weight)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(phys: LayerPhysics, data: LayerWaveforms, start: FittedLayer | None,
+         free: tuple[str, ...], steps: int, lr: float, membrane_weight: float) -> FittedLayer:
     model = _Model(phys, start or FittedLayer.initial(phys), free)
     dt = torch.float64
     t_in = torch.as_tensor(data.t_in, dtype=dt)

@@ -134,4 +134,38 @@ def writeback(spec_file: Path, fit_file: Path, model_file: Path, scale: tuple[fl
     click.echo(f"wrote {output}")
 
 
-COMMANDS = [flow, fit, writeback, verify, report]
+@click.command("generality")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("runs/generality"), show_default=True,
+              help="suite folder (one flow folder per point)")
+@WORKERS
+@click.option("--points", default=None,
+              help="comma-separated design points (default: the whole suite; see --list)")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="design points run at once (each with --workers ngspice processes)")
+@click.option("--list", "list_points", is_flag=True, help="list the design points and exit")
+def generality(out: Path, workers: int, points: str | None, jobs: int,
+               list_points: bool) -> None:
+    """The design-point suite: the whole flow on every point (hidden width, T, channel length,
+    MIM, biases, corner, temperature), one cached flow folder each, and a summary report."""
+    from imcflow.flow.designs import SMOKE, SUITE
+    from imcflow.flow.run import FlowConfig
+    from imcflow.flow.suite import run_suite
+
+    if list_points:
+        for p in (*SUITE, SMOKE):
+            click.echo(f"{p.name:<12} {p.change}")
+        return
+    names = [n.strip() for n in points.split(",") if n.strip()] if points else \
+        [p.name for p in SUITE]
+    rows = run_suite(out, names, FlowConfig(workers=workers), jobs=jobs)
+    for r in rows:
+        if r.get("stopped"):
+            click.echo(f"{r['point']}: stopped — {r['stopped']}")
+        else:
+            click.echo(f"{r['point']}: bottom-up {r['bu_rms_pct_T']:.3f} % T, top-down "
+                       f"{r['td_rms_pct_T']:.2f} % T ({r['ratio']:.1f}×)")
+    click.echo(f"report: {out / 'report' / 'report.html'}")
+
+
+COMMANDS = [flow, fit, writeback, verify, report, generality]

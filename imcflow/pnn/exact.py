@@ -105,13 +105,16 @@ def rc_spike_membrane_exact(
     t_eval = t_eval.reshape(-1)
     t = torch.clamp(t_in + params.delay_in, 0.0, 1.0)
     ts, g, f = _sorted_coefficients(t, weight, params, beta)
-    out = []
-    for te in t_eval.tolist():
-        te = min(max(te, 0.0), 1.0)
-        out.append(_v_at(torch.clamp(ts, max=te), g, f, te))
-    if not out:
-        return t_in.new_zeros(t_in.shape[0], weight.shape[0], 0)
-    return torch.stack(out, dim=-1)
+    K, (B, N) = t_eval.numel(), ts.shape
+    if K == 0:
+        return t_in.new_zeros(B, weight.shape[0], 0)
+    # all evaluation times at once: the pieces of sample b seen from time te end at te
+    te = torch.clamp(t_eval.to(ts.dtype), 0.0, 1.0).reshape(K, 1, 1)
+    tc = torch.minimum(ts.unsqueeze(0), te)                                  # [K, B, N]
+    t_next = torch.cat([tc[:, :, 1:], te.expand(K, B, 1)], dim=2)
+    dt = (t_next - tc).reshape(K * B, N, 1)
+    v = rc_accumulate(f.repeat(K, 1, 1), g.repeat(K, 1, 1), dt)            # [K·B, N_out]
+    return v.reshape(K, B, -1).permute(1, 2, 0)
 
 
 def rc_spike_membrane_range(
