@@ -1,7 +1,8 @@
-"""``imcflow flow | fit | writeback | verify | report``: the closing-the-loop commands."""
+"""``imcflow flow | fit | writeback | verify | report | generality``: closing the loop."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -22,9 +23,12 @@ WORKERS = click.option("--workers", type=click.IntRange(1, 64), default=2, show_
 
 def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None = None,
          patterns: int | None = None, dataset: str | None = None,
-         split_seed: int | None = None) -> dict:
-    from imcflow.flow.run import FlowConfig, run_flow
+         split_seed: int | None = None, reuse: bool = False) -> dict:
+    from imcflow.flow.run import FlowConfig, run_flow, saved_config
 
+    base = saved_config(out) if reuse else None
+    if base is not None:   # verify / report of an existing flow folder: its own settings
+        return run_flow(out, dataclasses.replace(base, workers=workers), stop_after=stop_after)
     kw: dict = {"workers": workers}
     if spec_file is not None:
         kw["spec_file"] = str(spec_file)
@@ -67,7 +71,7 @@ def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
 @WORKERS
 def verify(out: Path, workers: int) -> None:
     """Run (or reuse) the flow up to the post-layout verification of the test set."""
-    res = _run(out, workers, "verify")
+    res = _run(out, workers, "verify", reuse=True)
     for kind, v in res["verify"].items():
         click.echo(f"{kind}: output spike-time RMSE {v['rms_ns']:.2f} ns, SPICE accuracy "
                    f"{v['spice_acc']:.0%}, PNN accuracy {v['model_acc']:.0%}")
@@ -78,7 +82,7 @@ def verify(out: Path, workers: int) -> None:
 @WORKERS
 def report(out: Path, workers: int) -> None:
     """Write the Markdown + HTML report of a flow folder (running missing stages)."""
-    res = _run(out, workers, None)
+    res = _run(out, workers, None, reuse=True)
     click.echo(res["report"]["html"])
 
 

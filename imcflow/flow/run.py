@@ -63,6 +63,31 @@ class FlowConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> FlowConfig:
+        """The inverse of :meth:`to_dict` (nested settings included)."""
+        d = dict(d)
+        exp = dict(d.pop("experiment", {}))
+        limits = FitLimits(**dict(d.pop("fit_limits", {})))
+        if "train" in exp:
+            exp["train"] = ex.PhysicalTrainConfig(**exp["train"])
+        for key in ("bu_scales", "td_coarse"):
+            if key in exp:
+                exp[key] = tuple(exp[key])
+        return cls(**d, fit_limits=limits, experiment=ex.ExperimentConfig(**exp))
+
+
+#: The settings a flow folder was last run with (``imcflow verify``/``report`` reuse them).
+CONFIG_FILE = "flow_config.json"
+
+
+def saved_config(out: str | Path) -> FlowConfig | None:
+    """The settings ``out`` was last run with, or None."""
+    path = Path(out) / CONFIG_FILE
+    if not path.exists():
+        return None
+    return FlowConfig.from_dict(json.loads(path.read_text()))
+
 
 class Runner:
     """Runs stages in order with result caching (see the module doc)."""
@@ -115,6 +140,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if stop_after is not None and stop_after not in STAGES:
         raise ValueError(f"unknown stage {stop_after!r}; stages: {', '.join(STAGES)}")
     r = Runner(out, cfg)
+    atomicio.write_json(r.out / CONFIG_FILE, cfg.to_dict())
     ecfg = dataclasses.replace(cfg.experiment, workers=cfg.workers,
                                cache_dir=str(r.out / "cache"))
 
