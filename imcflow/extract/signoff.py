@@ -4,7 +4,7 @@ simulations use (``imcflow characterize --post-layout`` and the flow)."""
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from imcflow import atomicio, layout
@@ -32,6 +32,7 @@ class PostLayoutFiles:
     drc_violations: int
     lvs_devices: int
     membrane_wiring_F: dict[str, float]
+    wiring_F: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,7 +58,8 @@ def post_layout(spec: DesignSpec, out_dir: str | os.PathLike[str], *,
     spice = out / f"{stem}_post.spice"
     atomicio.write_text(spice, post.spice)
     caps = post.parasitics.by_name() if post.parasitics is not None else {}
-    mem = {k: float(c) for k, c in sorted(caps.items()) if "_mem" in k}
+    named = {k: float(c) for k, c in sorted(caps.items()) if not k.startswith("_n")}
+    mem = {k: c for k, c in named.items() if "_mem" in k}
     return PostLayoutFiles(gds=str(files.gds), png=str(files.png), spice=str(spice),
                            area_um2=float(files.area_um2), drc_violations=d.total,
-                           lvs_devices=v.layout_devices, membrane_wiring_F=mem)
+                           lvs_devices=v.layout_devices, membrane_wiring_F=mem, wiring_F=named)

@@ -247,6 +247,30 @@ def _writeback_table(writeback: dict) -> list[object]:
     return out
 
 
+#: Net classes of the wiring table: (label, test on the net name).
+_NET_CLASSES = (
+    ("membranes (bit lines)", lambda n: "_mem" in n),
+    ("input spike lines", lambda n: n.startswith("in")),
+    ("layer outputs (next layer's spike lines)", lambda n: "_out" in n),
+    ("phase clocks", lambda n: n.rsplit("_", 1)[-1] in ("rst", "rstb", "fire")),
+    ("bias rails", lambda n: n.rsplit("_", 1)[-1] in ("v0", "vbn", "vbp", "vdis", "vcmp")),
+    ("supplies", lambda n: n in ("vdd", "vss")),
+)
+
+
+def _wiring_table(layout: dict) -> Table:
+    wiring = layout.get("wiring_F") or layout.get("membrane_wiring_F", {})
+    rows = []
+    for label, test in _NET_CLASSES:
+        c = np.array([v for k, v in wiring.items() if test(k)]) * 1e15
+        if c.size:
+            rows.append([label, int(c.size), float(c.min()), float(c.mean()), float(c.max())])
+    return Table(["net class", "nets", "min fF", "mean fF", "max fF"], rows,
+                 caption="Extracted wiring capacitance per net class (imcflow's extractor on "
+                         "magic's model with the sky130A tables; capm shields met4 from met3 "
+                         "inside a MIM, where magic counts that area as wiring)")
+
+
 def _pre_post(char: dict, spec: DesignSpec) -> list[object]:
     pre, post = load_dataset(char["pre"]), load_dataset(char["post"])
     rows = []
@@ -287,6 +311,7 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
                 f"Characterized layout: {layout['area_um2']:.0f} µm², DRC violations: "
                 f"{layout['drc_violations']}, LVS: {layout['lvs_devices']} devices matched.",
                 Figure("layout", png, "Layout of the characterized network"),
+                _wiring_table(layout),
                 *_pre_post(results["characterize"], spec))
     doc.section("Fitted parameters", *_fit_tables(fit, spec, layout),
                 _dc_figure(results["dc"]["path"], fit),
