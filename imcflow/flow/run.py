@@ -266,7 +266,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
             out[kind] = {"spec": str(path), "sha256": _sha(path), "sizing": str(rec)}
         return out
 
-    r.stage("writeback", {"rounds": ex.MIM_ROUNDS}, ("train",), s_writeback)
+    r.stage("writeback", {"rounds": ex.MIM_ROUNDS, "tolerance": ex.MIM_TOLERANCE}, ("train",),
+            s_writeback)
     wb_specs = {k: specmod.load(v["spec"]) for k, v in r.results["writeback"].items()}
     if done("writeback"):
         return r.results
