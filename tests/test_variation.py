@@ -268,3 +268,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
         assert code != 0, argv
         assert err.startswith("error: ") and err.count("\n") == 1, (argv, err)
         assert "Traceback" not in err
+
+
+def test_netlist_cli_writes_a_mismatch_testbench(tmp_path, capsys):
+    spec_file = tmp_path / "s.json"
+    S.save(tiny_spec(), spec_file)
+    assert cli.main(["netlist", str(spec_file), "-o", str(tmp_path), "--mc-seed", "5",
+                     "--corner", "fs"]) == 0
+    text = (tmp_path / "v2x1_tb.spice").read_text()
+    assert ".options seed=5" in text.splitlines() and " fs_mm" in text
+    capsys.readouterr()
+    assert cli.main(["netlist", str(spec_file), "-o", str(tmp_path), "--mc-seed", "0"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: mc_seed 0") and err.count("\n") == 1
