@@ -148,3 +148,25 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     assert resumed["rows"][1]["baseline_rms_ns"] > 1.0
     assert resumed["rows"][0]["spice_acc"] is not None
     assert (out / "report.html").is_file() and (out / "summary.csv").is_file()
+
+
+def test_a_point_records_its_condition_and_its_dc_sweeps(tmp_path):
+    from imcflow.sim.characterize import load_dataset  # noqa: PLC0415
+    from imcflow.variation.sweep import Point, run_sweep  # noqa: PLC0415
+
+    spec = tiny_spec()
+    pt = Point("ff", 85.0, 3)
+    kw = dict(engine="subprocess", dc=True, dc_widths=(1.0,))
+    res = run_sweep(spec, PATTERNS[:1], [pt], tmp_path / "s", **kw)
+    row = res.rows[0]
+    assert row["error"] is None and row["n_simulated"] == 1
+    meta = load_dataset(tmp_path / "s" / row["dataset"]).meta
+    dc = load_dc(tmp_path / "s" / row["dc"])
+    for m in (meta, dc.meta):
+        assert (m["corner"], m["temperature"], m["mc_seed"]) == ("ff", 85.0, 3)
+    stamp = (tmp_path / "s" / row["dc"]).stat().st_mtime_ns
+    again = run_sweep(spec, PATTERNS[:1], [pt], tmp_path / "s", **kw)
+    assert again.rows[0]["n_simulated"] == 0
+    assert (tmp_path / "s" / row["dc"]).stat().st_mtime_ns == stamp
+    assert json.loads((tmp_path / "s" / "points" / pt.label / "point.json").read_text()
+                      )["mc_seed"] == 3

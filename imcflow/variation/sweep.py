@@ -26,6 +26,16 @@ Metrics per point (output layer; a neuron that did not fire counts as t = 1): fr
 energy per inference (mean over patterns, J), output spike-time errors against the *baseline*
 point's SPICE run (default: the first point) and, if given, against a ``reference`` (e.g. the
 PNN's predicted output times), and the SPICE classification accuracy if ``labels`` are given.
+
+Typical use, on a written-back network ``ws`` and its post-layout netlist ``post.spice``::
+
+    pts = pvt_points(("tt", "ss", "ff", "sf", "fs"), (-40.0, 27.0, 85.0))   # or mc_points(...)
+    res = run_sweep(ws, t_test, pts, out / "pvt", subckts=post.read_text(), labels=y_test,
+                    reference=t_pnn_out, workers=2, cache_dir=cache, dc=True)
+    res.rows  # one dict per point; <out>/points/<label>/dataset.npz for per-point fits
+
+A trim that is a bias change (``vb_n``, ``vb_p``, ``v_dis`` of the spec) keeps the same
+post-layout netlist: run the trimmed spec with the same ``subckts`` and ``cache_dir``.
 """
 
 from __future__ import annotations
