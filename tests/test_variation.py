@@ -281,3 +281,38 @@ def test_netlist_cli_writes_a_mismatch_testbench(tmp_path, capsys):
     assert cli.main(["netlist", str(spec_file), "-o", str(tmp_path), "--mc-seed", "0"]) != 0
     err = capsys.readouterr().err
     assert err.startswith("error: mc_seed 0") and err.count("\n") == 1
+
+
+def test_task_pool_delivers_every_result_by_index_and_reraises_the_first_failure():
+    import operator  # noqa: PLC0415
+
+    from imcflow.errors import SimulationError  # noqa: PLC0415
+    from imcflow.variation.tasks import run_tasks  # noqa: PLC0415
+
+    got: dict[int, int] = {}
+    run_tasks(operator.mul, [(k, k) for k in range(7)], got.__setitem__, workers=3)
+    assert got == {k: k * k for k in range(7)}
+
+    def boom(k: int) -> int:
+        if k == 2:
+            raise SimulationError("ngspice: no convergence")
+        return k
+
+    got.clear()
+    with pytest.raises(SimulationError, match="no convergence"):
+        run_tasks(boom, [(k,) for k in range(4)], got.__setitem__, workers=1)
+    assert 2 not in got and all(got[k] == k for k in got)     # what finished stays delivered
+    with pytest.raises(SimulationError):
+        run_tasks(operator.mul, [(1, 1)], got.__setitem__, workers=0)
+
+
+def test_task_pool_on_dask_gives_the_same_results():
+    pytest.importorskip("dask.distributed")
+    import operator  # noqa: PLC0415
+
+    from imcflow.variation.tasks import run_tasks  # noqa: PLC0415
+
+    got: dict[int, int] = {}
+    run_tasks(operator.add, [(k, 10) for k in range(5)], got.__setitem__, workers=2,
+              dask_local=True)
+    assert got == {k: k + 10 for k in range(5)}
