@@ -316,3 +316,39 @@ def test_task_pool_on_dask_gives_the_same_results():
     run_tasks(operator.add, [(k, 10) for k in range(5)], got.__setitem__, workers=2,
               dask_local=True)
     assert got == {k: k + 10 for k in range(5)}
+
+
+def test_reports_render_from_results(tmp_path):
+    from imcflow.variation.dcmc import MismatchStudy, WidthStats  # noqa: PLC0415
+    from imcflow.variation.report import mismatch_report, sweep_report  # noqa: PLC0415
+
+    widths = [WidthStats("l1", dev, w, 0.25, 80, 1e-7, 1.05e-7, s, 0.9 * s, 1.1 * s, s,
+                         0.9 * s, 1.1 * s, 0.01)
+              for dev in ("n", "p") for w, s in ((0.5, 0.3), (2.0, 0.15))]
+    fits = {}
+    for dev in ("n", "p"):
+        f = fit_pelgrom(np.array([0.5, 2.0]), 0.25, np.array([0.3, 0.15]))
+        fits[f"l1/{dev}"] = {**f.to_dict(), "l_um": 0.25, "model": "m", "a_vt_V_um": 0.005,
+                             "gm_over_i_per_V": f.a_um / 0.005}
+    study = MismatchStudy(spec=tiny_spec().to_dict(), corner="tt", temperature=27.0,
+                          seeds=[1, 2], replicas=40, devices=["n", "p"], v_ref_V={"l1": 1.3},
+                          widths=widths, fits=fits,
+                          runs=[{"seed": None, "cached": False}], wall_s=1.0)
+    study.save(tmp_path / "m.json")
+    again = MismatchStudy.load(tmp_path / "m.json")
+    assert again.widths == widths and again.fit("l1", "p").a_um == pytest.approx(
+        fits["l1/p"]["a_um"])
+    md, _ = mismatch_report(again).write(tmp_path / "m")
+    text = md.read_text()
+    assert "| l1 | NMOS synapse | m | 0.25 |" in text and "figures/mismatch_l1.png" in text
+    rows = [{"label": "tt_27C", "corner": "tt", "temperature": 27.0, "mc_seed": None,
+             "fired_frac": 1.0, "energy_J": 5e-12, "n_simulated": 3, "n_patterns": 3,
+             "wall_s": 2.0},
+            {"label": "tt_27C_mc1", "corner": "tt", "temperature": 27.0, "mc_seed": 1,
+             "fired_frac": 0.5, "energy_J": 4e-12, "baseline_rms_ns": 12.5, "spice_acc": 0.5,
+             "n_simulated": 0, "n_patterns": 3, "wall_s": 0.1}]
+    md, html = sweep_report("t", rows, {"spec": "v2x1"}).write(tmp_path / "s")
+    assert "| tt_27C_mc1 | tt | 27 | 1 | 50.0 | 4 | 12.5 |" in md.read_text()
+    assert "data:image/png;base64," in html.read_text()
+    with pytest.raises(DataError):
+        MismatchStudy.load(tmp_path / "missing.json")

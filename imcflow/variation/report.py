@@ -117,7 +117,7 @@ def sweep_report(title: str, rows: Sequence[dict[str, Any]], settings: dict[str,
                  ) -> Document:
     """A sweep's summary rows (:func:`imcflow.variation.sweep.summary_rows`) as a document."""
     doc = Document(title)
-    doc.section("Setup", *(f"{k}: {v}" for k, v in settings.items()))
+    doc.section("Setup", Table(["setting", "value"], [[k, str(v)] for k, v in settings.items()]))
     header = ["point", "corner", "T (°C)", "mc seed", "fired (%)", "energy (pJ)",
               "Δt vs baseline RMS (ns)", "vs reference RMS (ns)", "SPICE acc (%)",
               "simulated", "wall (s)"]
