@@ -95,8 +95,8 @@ def _sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="lay out the spec, check DRC/LVS, extract it and sweep the extracted "
                           "netlist"),
         click.option("--baseline", default=None,
-                     help="label of the point the others are compared with (default: the "
-                          "first)"),
+                     help="label of the point the others are compared with (default: tt_27C "
+                          "when swept, else the first point)"),
         click.option("--grid", type=click.IntRange(min=0), default=0, show_default=True,
                      help="membrane samples per layer to keep (0: none)"),
         click.option("--dc", is_flag=True, help="also run each point's DC sweeps (dc.npz)"),
@@ -200,6 +200,8 @@ def pvt(corners: str, temperatures: str, mc_seeds: str | None, **opts: Any) -> N
 
         seeds = [check_mc_seed(s) for s in _ints(mc_seeds, "mc-seeds")]
     pts = pvt_points(_strs(corners), _floats(temperatures, "temperatures"), seeds)
+    if opts["baseline"] is None and any(p.label == "tt_27C" for p in pts):
+        opts["baseline"] = "tt_27C"
     _run(pts, opts, "PVT sweep")
 
 
