@@ -26,6 +26,7 @@ _STAGE_CLIS: tuple[str, ...] = (
     "imcflow.signoff.cli",
     "imcflow.sim.cli",
     "imcflow.flow.cli",
+    "imcflow.variation.cli",
 )
 
 

@@ -30,7 +30,7 @@ from imcflow.errors import SpecError
 from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import device_model
 from imcflow.fit.pipeline import NetworkFit, layer_models, membrane_extent
-from imcflow.report.metrics import spike_time_errors
+from imcflow.report.metrics import spike_time_errors, ttfs_accuracy
 from imcflow.sim.capacitance import measure_membranes
 from imcflow.sim.characterize import CharDataset, characterize
 from imcflow.spec import DesignSpec, LayerSpec
@@ -378,10 +378,6 @@ def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: Spik
     return Calibration(kind=model.kind, s_pos=sp, s_neg=sn, rmse=rmse, candidates=cands)
 
 
-def _accuracy(t: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmin(t, axis=1) == y))
-
-
 @dataclass
 class Verification:
     """Held-out test samples through post-layout SPICE, next to the model's predictions."""
@@ -436,8 +432,8 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
     out = layer_metrics[-1]
     return Verification(
         kind=model.kind, spec_name=ws.name, metrics=out, layer_metrics=layer_metrics,
-        spice_acc=_accuracy(np.asarray(t_sp[-1]), y_test),
-        model_acc=_accuracy(t_model[-1], y_test),
+        spice_acc=ttfs_accuracy(np.asarray(t_sp[-1]), y_test),
+        model_acc=ttfs_accuracy(np.minimum(t_model[-1], 1.0), y_test),
         energy_J=float(np.mean(ds.energy)), area_um2=float(post["area_um2"]),
         t_model=[t.tolist() for t in t_model], t_spice=t_sp, fired_spice=f_sp,
         dataset=str(Path(folder)), post=post, data_name=data.name,

@@ -20,7 +20,8 @@ from imcflow.circuit import NEURON_CONTROLS
 from imcflow.errors import SpecError
 from imcflow.netlist.cells import network_ports, network_subckts
 from imcflow.netlist.format import fmt
-from imcflow.netlist.testbench import TRAN_OPTIONS, _safe_path
+from imcflow.netlist.models import model_lines, title_suffix
+from imcflow.netlist.testbench import TRAN_OPTIONS
 from imcflow.spec import DesignSpec
 
 #: When the reset opens and the test currents start, s.
@@ -48,22 +49,22 @@ class CapacitanceBench:
 
 def build_capacitance(spec: DesignSpec, *, i_test_A: dict[str, float], t_ramp: float,
                       subckts: str | None = None, corner: str | None = None,
-                      temperature: float | None = None) -> CapacitanceBench:
+                      temperature: float | None = None,
+                      mc_seed: int | None = None) -> CapacitanceBench:
     """The deck that discharges membrane ``<layer>_mem<i>`` with ``i_test_A[name]`` (A) for
-    ``t_ramp`` s."""
+    ``t_ramp`` s (``mc_seed``: a seeded mismatch instance, as the transient testbench)."""
     if t_ramp <= 0 or any(not i > 0 for i in i_test_A.values()):
         raise SpecError("the test currents and the ramp time must be positive")
     corner = corner or spec.corner
     if corner not in pdk.corners():
         raise SpecError(f"corner {corner!r} is not one of {', '.join(pdk.corners())}")
     temp = spec.temperature if temperature is None else float(temperature)
-    lib = _safe_path(str(pdk.model_library()))
     vdd = fmt(spec.vdd)
     t_on = T_RELEASE + T_EDGE
     t_stop = t_on + t_ramp
     lines = [f"* imcflow membrane-capacitance testbench: {spec.name}, corner {corner}, "
-             f"{fmt(temp)} C",
-             f'.lib "{lib}" {corner}', f".temp {fmt(temp)}", TRAN_OPTIONS, "",
+             f"{fmt(temp)} C{title_suffix(mc_seed)}",
+             *model_lines(corner, temp, mc_seed), TRAN_OPTIONS, "",
              subckts if subckts is not None else network_subckts(spec),
              "Xdut " + " ".join(network_ports(spec)) + f" imc_net_{spec.name}", "",
              f"Vdd vdd 0 {vdd}", "Vss vss 0 0"]

@@ -35,11 +35,14 @@ def parse_pattern(text: str, n_inputs: int) -> np.ndarray:
               help="input spike times for the testbench, e.g. '0.1,0.5,inf,0.3,0' "
                    "(default: every input at t = 0)")
 @click.option("--corner", default=None, help="process corner (default: the spec's)")
-def netlist(spec_file: Path, out_dir: Path, pattern: str | None, corner: str | None) -> None:
+@click.option("--mc-seed", type=int, default=None,
+              help="testbench of this seeded Monte-Carlo mismatch instance (default: nominal)")
+def netlist(spec_file: Path, out_dir: Path, pattern: str | None, corner: str | None,
+            mc_seed: int | None) -> None:
     """Write <name>.spice (subcircuits) and <name>_tb.spice (transient testbench)."""
     s = specmod.load(spec_file)
     pat = (np.zeros(s.n_inputs) if pattern is None else parse_pattern(pattern, s.n_inputs))
-    tb = build_transient(s, pat, corner=corner)
+    tb = build_transient(s, pat, corner=corner, mc_seed=mc_seed)
     net_path = out_dir / f"{s.name}.spice"
     tb_path = out_dir / f"{s.name}_tb.spice"
     atomicio.write_text(net_path, network_subckts(s))

@@ -25,7 +25,7 @@ from imcflow.circuit import rcspike
 from imcflow.errors import SpecError
 from imcflow.netlist.cells import render_cell, synapse_subckts
 from imcflow.netlist.format import fmt
-from imcflow.netlist.testbench import _safe_path
+from imcflow.netlist.models import model_lines, title_suffix
 from imcflow.spec import DesignSpec, LayerSpec
 
 DEVICE_TYPES = ("n", "p", "dis")
@@ -44,6 +44,7 @@ class DCProbe:
     device: str
     width_um: float
     source: str  # ngspice source name, lower case; the vector is ``i(<source>)``
+    replica: int = 0  # which copy of this (device, width) (``build_dc(replicas=…)``)
 
     @property
     def vector(self) -> str:
@@ -84,8 +85,15 @@ def _widths_for(layer: LayerSpec, device: str, widths: Sequence[float] | None) -
 def build_dc(spec: DesignSpec, *, widths: Sequence[float] | None = None,
              devices: Sequence[str] = DEVICE_TYPES, corner: str | None = None,
              temperature: float | None = None,
-             sweep: tuple[float, float, float] | None = None) -> DCBench:
-    """The DC deck of every layer's synapse and discharger devices (see the module doc)."""
+             sweep: tuple[float, float, float] | None = None,
+             mc_seed: int | None = None, replicas: int = 1) -> DCBench:
+    """The DC deck of every layer's synapse and discharger devices (see the module doc).
+
+    ``mc_seed``: one seeded Monte-Carlo mismatch instance of the deck
+    (:func:`imcflow.netlist.models.model_lines`; None: nominal). ``replicas``: instances of each
+    (device, width), each with its own ammeter (with mismatch, independent draws of the same
+    device; probes of one width are consecutive, ``DCProbe.replica`` numbers them).
+    """
     corner = corner or spec.corner
     if corner not in pdk.corners():
         raise SpecError(f"corner {corner!r} is not one of {', '.join(pdk.corners())}")
@@ -96,10 +104,11 @@ def build_dc(spec: DesignSpec, *, widths: Sequence[float] | None = None,
     if not (0.0 <= v0 < v1 <= spec.vdd and 0 < dv <= v1 - v0):
         raise SpecError(f"DC sweep {v0:g}..{v1:g} V step {dv:g} V must lie in [0, vdd] "
                         "with a positive step")
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+        raise SpecError(f"replicas = {replicas!r}: need an integer >= 1")
     temp = spec.temperature if temperature is None else float(temperature)
-    lib = _safe_path(str(pdk.model_library()))
-    lines = [f"* imcflow DC characterization: {spec.name}, corner {corner}, {fmt(temp)} C",
-             f'.lib "{lib}" {corner}', f".temp {fmt(temp)}", ""]
+    lines = [f"* imcflow DC characterization: {spec.name}, corner {corner}, {fmt(temp)} C"
+             f"{title_suffix(mc_seed)}", *model_lines(corner, temp, mc_seed), ""]
     probes: list[DCProbe] = []
     body = ["* supplies and the swept membrane", f"Vdd vdd 0 {fmt(spec.vdd)}", "Vss vss 0 0",
             f"Vhi hi 0 {fmt(spec.vdd)}", "Vlo lo 0 0", f"Vm vm 0 {fmt(v0)}"]
@@ -110,7 +119,8 @@ def build_dc(spec: DesignSpec, *, widths: Sequence[float] | None = None,
         body += [f"* layer {n} biases", f"V{n}_vbn {n}_vbn 0 {fmt(s.vb_n)}",
                  f"V{n}_vbp {n}_vbp 0 {fmt(s.vb_p)}", f"V{n}_vdis {n}_vdis 0 {fmt(d.v_dis)}"]
         for dev in devices:
-            for k, w in enumerate(_widths_for(layer, dev, widths)):
+            sized = [(w, r) for w in _widths_for(layer, dev, widths) for r in range(replicas)]
+            for k, (w, r) in enumerate(sized):
                 src = f"vm_{n}_{dev}_{k}".lower()
                 node = f"d_{n}_{dev}_{k}"
                 body.append(f"{src} vm {node} 0")
@@ -122,7 +132,7 @@ def build_dc(spec: DesignSpec, *, widths: Sequence[float] | None = None,
                                 f"w={fmt(w)} nf=1")
                 else:
                     body.append(f"X{n}_dis_{k} {node} {n}_vdis hi vss imc_dis_{n} w={fmt(w)}")
-                probes.append(DCProbe(layer=n, device=dev, width_um=w, source=src))
+                probes.append(DCProbe(layer=n, device=dev, width_um=w, source=src, replica=r))
     lines += body
     lines += ["", f".dc Vm {fmt(v0)} {fmt(v1)} {fmt(dv)}", ".end", ""]
     return DCBench(text="\n".join(lines), probes=tuple(probes), sweep=(v0, v1, dv))

@@ -23,6 +23,7 @@ from imcflow import pdk
 from imcflow.errors import SpecError
 from imcflow.netlist.cells import network_ports, network_subckts
 from imcflow.netlist.format import fmt
+from imcflow.netlist.models import model_lines, title_suffix
 from imcflow.spec import DesignSpec
 
 #: Points per stimulus PWL (fixed, so sources can be altered in place).
@@ -99,12 +100,6 @@ def _clock(spec: DesignSpec, t_rise: float | None, t_fall: float | None,
     return _pwl_text(pts)
 
 
-def _safe_path(path: str) -> str:
-    if any(c in path for c in '"\n\r'):
-        raise SpecError(f"model library path contains characters unsafe for a netlist: {path!r}")
-    return path
-
-
 @dataclass(frozen=True)
 class Testbench:
     """A complete transient deck (no ``.control`` block) and what an engine needs to drive it."""
@@ -130,11 +125,12 @@ def probe_vectors(spec: DesignSpec, membranes: bool = True) -> tuple[str, ...]:
 
 def build_transient(spec: DesignSpec, pattern: np.ndarray, *, corner: str | None = None,
                     temperature: float | None = None, membranes: bool = True,
-                    subckts: str | None = None) -> Testbench:
+                    subckts: str | None = None, mc_seed: int | None = None) -> Testbench:
     """The transient deck of ``spec`` driven by one input pattern (normalised spike times).
 
     ``subckts`` replaces the generated network subcircuits (e.g. a post-layout extraction that
-    defines the same ``imc_net_<name>`` ports).
+    defines the same ``imc_net_<name>`` ports). ``mc_seed`` makes the deck one seeded
+    Monte-Carlo mismatch instance (:func:`imcflow.netlist.models.model_lines`); None: nominal.
     """
     corner = corner or spec.corner
     if corner not in pdk.corners():
@@ -144,12 +140,10 @@ def build_transient(spec: DesignSpec, pattern: np.ndarray, *, corner: str | None
     stim = stimuli(spec, pattern)
     tstop = t_stop(spec)
     tstep = T / 1000.0
-    lib = _safe_path(str(pdk.model_library()))
     lines = [
         f"* imcflow transient testbench: {spec.name} ({'-'.join(map(str, spec.shape))}), "
-        f"corner {corner}, {fmt(temp)} C",
-        f'.lib "{lib}" {corner}',
-        f".temp {fmt(temp)}",
+        f"corner {corner}, {fmt(temp)} C{title_suffix(mc_seed)}",
+        *model_lines(corner, temp, mc_seed),
         TRAN_OPTIONS,
         "",
         subckts if subckts is not None else network_subckts(spec),

@@ -37,7 +37,7 @@ MODEL_LIB_ENV = "IMCFLOW_SKY130_LIB"
 #: Every data file the package ships (``pyproject.toml`` package-data; tests check a wheel
 #: carries each of them).
 DATA_FILES = ("sky130.yaml", "layers.yaml", "drc_rules.yaml", "parasitics.yaml", "wires.yaml",
-              "imcflow.lyp")
+              "imcflow.lyp", "mismatch.yaml")
 
 
 def _read_yaml(path: Path) -> Any:

@@ -26,3 +26,13 @@ def spike_time_errors(t_model: np.ndarray, t_spice: np.ndarray, T_s: float,
             "median_ns": float(np.median(ae)) * T_s * 1e9,
             "p95_ns": float(np.percentile(ae, 95)) * T_s * 1e9,
             "max_ns": float(ae.max()) * T_s * 1e9, "bias_ns": float(e.mean()) * T_s * 1e9}
+
+
+def ttfs_accuracy(t_out: np.ndarray, labels: np.ndarray) -> float:
+    """Classification accuracy of time-to-first-spike outputs: the predicted class of a sample
+    is its earliest output spike (``argmin`` over [N, n_classes] normalised times; pass t = 1
+    for a neuron that did not fire; ties go to the lower index)."""
+    t, y = np.asarray(t_out, dtype=float), np.asarray(labels)
+    if t.ndim != 2 or y.shape != (t.shape[0],):
+        raise ValueError(f"t_out must be [N, classes] and labels [N]; got {t.shape}, {y.shape}")
+    return float(np.mean(np.argmin(t, axis=1) == y))

@@ -77,9 +77,10 @@ def _crossing(t: np.ndarray, v: np.ndarray, level: float) -> float | None:
 
 
 def measure_membranes(spec: DesignSpec, subckts: str | None = None, *,
-                      timeout: float = DEFAULT_TIMEOUT, num_threads: int = 1
-                      ) -> MembraneCapacitance:
-    """Effective capacitance (F) of every membrane of ``spec`` (post-layout if ``subckts``)."""
+                      mc_seed: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                      num_threads: int = 1) -> MembraneCapacitance:
+    """Effective capacitance (F) of every membrane of ``spec`` (post-layout if ``subckts``;
+    ``mc_seed``: of one seeded mismatch instance)."""
     currents, levels = {}, {}
     for layer in spec.layers:
         d = layer.neuron
@@ -88,7 +89,8 @@ def measure_membranes(spec: DesignSpec, subckts: str | None = None, *,
             name = f"{layer.name}_mem{i}"
             currents[name] = C_MARGIN * (c_mim + C_EXTRA_GUESS) * v_th / T_RAMP
             levels[name] = (d.v0 - V_SPAN[0] * v_th, d.v0 - V_SPAN[1] * v_th)
-    bench = build_capacitance(spec, i_test_A=currents, t_ramp=T_RAMP, subckts=subckts)
+    bench = build_capacitance(spec, i_test_A=currents, t_ramp=T_RAMP, subckts=subckts,
+                              mc_seed=mc_seed)
     res = ngspice.run_batch(bench.text, list(bench.vectors), timeout=timeout,
                             num_threads=num_threads)
     t = np.asarray(res.plot["time"], dtype=float)

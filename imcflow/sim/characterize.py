@@ -17,7 +17,8 @@ key                    shape / dtype               meaning
 ``meta``               0-d str (JSON)              format, version, spec (dict), netlist_sha256,
                                                    cache_key, engine, corner, temperature (°C),
                                                    seed, p_spike, n_patterns, n_grid, layers,
-                                                   T (s), vdd (V), subckts_sha256 (or null)
+                                                   T (s), vdd (V), subckts_sha256 (or null),
+                                                   mc_seed (mismatch instance; null: nominal)
 ``inputs``             [N, n_in] float64           input spike times, normalised (inf = none)
 ``t_<layer>``          [N, n_out] float64          output spike time, normalised, in [0, 1]
 ``fired_<layer>``      [N, n_out] bool             the neuron crossed inside its fire phase
@@ -232,11 +233,13 @@ def characterize(spec: DesignSpec, n_patterns: int | None = None, *, seed: int =
                  n_grid: int | None = DEFAULT_GRID, cache_dir: str | os.PathLike[str] | None = None,
                  timeout: float = DEFAULT_TIMEOUT, num_threads: int | None = None,
                  on_result: Callable[[int, int, int], None] | None = None,
-                 keep_work: bool = False) -> CharResult:
+                 keep_work: bool = False, mc_seed: int | None = None) -> CharResult:
     """Characterize ``spec`` on ``n_patterns`` seeded random patterns (or explicit ``patterns``
     [N, n_in]); return where the dataset is. ``subckts`` replaces the generated network
     subcircuits (post-layout extraction). ``on_result(index, done, total)`` is called after
-    each finished pattern (progress bars; raising there aborts, finished patterns are kept)."""
+    each finished pattern (progress bars; raising there aborts, finished patterns are kept).
+    ``mc_seed``: simulate that seeded Monte-Carlo mismatch instance (part of the deck, so of the
+    cache key; recorded in the meta); None: nominal."""
     if engine not in ENGINES:
         raise SimulationError(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
     if workers < 1:
@@ -256,7 +259,7 @@ def characterize(spec: DesignSpec, n_patterns: int | None = None, *, seed: int =
     if np.any(np.isnan(patterns)) or np.any(patterns < 0):
         raise SpecError("pattern spike times must be >= 0 (inf = no spike)")
     tb = build_transient(spec, patterns[0], corner=corner, temperature=temp,
-                         membranes=bool(n_grid), subckts=subckts)
+                         membranes=bool(n_grid), subckts=subckts, mc_seed=mc_seed)
     net_sha = ngspice.netlist_hash(tb.text)
     key = cache_key(net_sha, patterns, n_grid)
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
@@ -313,6 +316,7 @@ def characterize(spec: DesignSpec, n_patterns: int | None = None, *, seed: int =
         "vdd": spec.vdd,
         "subckts_sha256": (hashlib.sha256(subckts.encode()).hexdigest()
                            if subckts is not None else None),
+        "mc_seed": mc_seed,
     }
     save_dataset(final, meta, patterns, [r for r in results if r is not None], spec, n_grid)
     if not keep_work:

@@ -23,6 +23,9 @@ _temp_opt = click.option("--temperature", type=float, default=None,
                          help="temperature in °C (default: the spec's)")
 _timeout_opt = click.option("--timeout", type=click.FloatRange(min=0.01), default=DEFAULT_TIMEOUT,
                             show_default=True, help="hard timeout per ngspice run, s")
+_mc_seed_opt = click.option("--mc-seed", type=int, default=None,
+                            help="simulate this seeded Monte-Carlo mismatch instance "
+                                 "(1 ≤ seed < 2^31; default: nominal devices)")
 _subckts_opt = click.option("--subckts", type=click.Path(dir_okay=False, path_type=Path),
                             default=None, help="SPICE file replacing the generated network "
                             "subcircuits (e.g. post-layout extraction)")
@@ -48,16 +51,17 @@ def _read_subckts(path: Path | None) -> str | None:
 @_temp_opt
 @_subckts_opt
 @_timeout_opt
+@_mc_seed_opt
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the waveforms (time, saved vectors) to this .npz")
 def simulate(spec_file: Path, pattern: str, engine: str, corner: str | None,
              temperature: float | None, subckts: Path | None, timeout: float,
-             out: Path | None) -> None:
+             mc_seed: int | None, out: Path | None) -> None:
     """Simulate one input pattern and print every layer's output spike times."""
     s = specmod.load(spec_file)
     pat = parse_pattern(pattern, s.n_inputs)
     tb = build_transient(s, pat, corner=corner, temperature=temperature,
-                         subckts=_read_subckts(subckts))
+                         subckts=_read_subckts(subckts), mc_seed=mc_seed)
     with make_engine(engine, tb.text, tb.vectors, timeout=timeout) as eng:
         res = eng.run(stimuli(s, pat))
     layers, charge = extract.observables(s, res, n_grid=None)
@@ -103,13 +107,14 @@ def simulate(spec_file: Path, pattern: str, engine: str, corner: str | None,
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(".imcflow-cache"), show_default=True)
 @_timeout_opt
+@_mc_seed_opt
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
               help="output folder (gets characterization.npz) or a .npz path")
 def characterize_cmd(spec_file: Path, n_patterns: int, seed: int, p_spike: float, engine: str,
                      workers: int | None, dask_local: bool, scheduler: str | None,
                      corner: str | None, temperature: float | None, subckts: Path | None,
                      post_layout: bool, grid: int, cache_dir: Path, timeout: float,
-                     out: Path) -> None:
+                     mc_seed: int | None, out: Path) -> None:
     """Simulate N seeded random spike patterns; write one dataset (cached, resumable)."""
     from imcflow.sim import characterize as charmod  # noqa: PLC0415
     from imcflow.sim.executors import default_workers  # noqa: PLC0415
@@ -138,7 +143,8 @@ def characterize_cmd(spec_file: Path, n_patterns: int, seed: int, p_spike: float
         result = charmod.characterize(
             s, n_patterns, seed=seed, p_spike=p_spike, engine=engine, workers=k,
             dask_local=dask_local, scheduler=scheduler, corner=corner, temperature=temperature,
-            subckts=sub, n_grid=grid, cache_dir=cache_dir, timeout=timeout, on_result=on_result)
+            subckts=sub, n_grid=grid, cache_dir=cache_dir, timeout=timeout, on_result=on_result,
+            mc_seed=mc_seed)
         bar.update(task, completed=n_patterns, status="cached" if result.cache_hit else "done")
     dest = charmod.export(result, out)
     how = ("cache hit" if result.cache_hit else
@@ -155,10 +161,12 @@ def characterize_cmd(spec_file: Path, n_patterns: int, seed: int, p_spike: float
 @click.option("--sweep", default=None,
               help="membrane sweep start,stop,step in V (default 0 … VDD in 10 mV steps)")
 @_timeout_opt
+@_mc_seed_opt
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
               help="output folder (gets dc.npz) or a .npz path")
 def dc_cmd(spec_file: Path, widths: str | None, corner: str | None,
-           temperature: float | None, sweep: str | None, timeout: float, out: Path) -> None:
+           temperature: float | None, sweep: str | None, timeout: float, mc_seed: int | None,
+           out: Path) -> None:
     """DC sweeps: I_D versus membrane voltage of synapse (n, p) and discharger devices."""
     from imcflow.sim.dc import dc_characterize, load_dc  # noqa: PLC0415
 
@@ -168,7 +176,8 @@ def dc_cmd(spec_file: Path, widths: str | None, corner: str | None,
     if sw is not None and len(sw) != 3:
         raise SpecError("--sweep needs start,stop,step")
     dest = dc_characterize(s, out, widths=ws, corner=corner, temperature=temperature,
-                           sweep=(sw[0], sw[1], sw[2]) if sw else None, timeout=timeout)
+                           sweep=(sw[0], sw[1], sw[2]) if sw else None, timeout=timeout,
+                           mc_seed=mc_seed)
     ds = load_dc(dest)
     for (layer, dev), lam in ds.lam.items():
         lams = ", ".join(f"{x:.3f}" for x in lam)

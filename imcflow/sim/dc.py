@@ -11,7 +11,8 @@ key                        shape / dtype        meaning
 =========================  ===================  ==============================================
 ``meta``                   0-d str (JSON)       format ``imcflow-dc``, version, spec (dict),
                                                 corner, temperature (°C), sweep [start, stop,
-                                                step] (V), netlist_sha256, biases per layer (V)
+                                                step] (V), netlist_sha256, biases per layer (V),
+                                                mc_seed (None: nominal), replicas
 ``v_mem``                  [M] float64          membrane (drain) voltage, V
 ``w_<layer>_<dev>``        [K] float64          current-source widths, µm (dev = n, p, dis)
 ``i_<layer>_<dev>``        [K, M] float64       |I_D|, A: current the device sinks from (n, dis)
@@ -72,11 +73,14 @@ def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
                     devices: Sequence[str] = DEVICE_TYPES, corner: str | None = None,
                     temperature: float | None = None,
                     sweep: tuple[float, float, float] | None = None,
-                    timeout: float = DEFAULT_TIMEOUT, num_threads: int = 1) -> Path:
+                    timeout: float = DEFAULT_TIMEOUT, num_threads: int = 1,
+                    mc_seed: int | None = None, replicas: int = 1) -> Path:
     """Run the DC sweeps of ``spec`` and write the dataset to ``out`` (a ``.npz`` path, or a
-    folder that gets ``dc.npz``). Returns the path."""
+    folder that gets ``dc.npz``). Returns the path. ``mc_seed``/``replicas``: a seeded mismatch
+    instance with copies of each device (:func:`imcflow.netlist.dc.build_dc`); with replicas,
+    ``w_<layer>_<dev>`` repeats each width once per copy."""
     bench = build_dc(spec, widths=widths, devices=devices, corner=corner,
-                     temperature=temperature, sweep=sweep)
+                     temperature=temperature, sweep=sweep, mc_seed=mc_seed, replicas=replicas)
     res = ngspice.run_batch(bench.text, [p.vector for p in bench.probes], analysis=None,
                             timeout=timeout, num_threads=num_threads)
     names = list(res.plot.vectors)
@@ -89,6 +93,7 @@ def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
         "biases": {layer.name: {"vb_n": layer.synapse.vb_n, "vb_p": layer.synapse.vb_p,
                                 "v_dis": layer.neuron.v_dis} for layer in spec.layers},
         "current_convention": "|I_D| in A; n and dis sink from the membrane, p sources into it",
+        "mc_seed": mc_seed, "replicas": replicas,
     }
     arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta, sort_keys=True)),
                                      "v_mem": v}
