@@ -33,6 +33,7 @@ class PostLayoutFiles:
     lvs_devices: int
     membrane_wiring_F: dict[str, float]
     wiring_F: dict[str, float] = field(default_factory=dict)
+    membrane_coupling_F: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +61,9 @@ def post_layout(spec: DesignSpec, out_dir: str | os.PathLike[str], *,
     caps = post.parasitics.by_name() if post.parasitics is not None else {}
     named = {k: float(c) for k, c in sorted(caps.items()) if not k.startswith("_n")}
     mem = {k: c for k, c in named.items() if "_mem" in k}
+    coupling = ({m: dict(sorted(post.parasitics.couplings_of(m).items())) for m in mem}
+                if post.parasitics is not None else {})
     return PostLayoutFiles(gds=str(files.gds), png=str(files.png), spice=str(spice),
                            area_um2=float(files.area_um2), drc_violations=d.total,
-                           lvs_devices=v.layout_devices, membrane_wiring_F=mem, wiring_F=named)
+                           lvs_devices=v.layout_devices, membrane_wiring_F=mem, wiring_F=named,
+                           membrane_coupling_F=coupling)

@@ -190,12 +190,35 @@ def nominal_current_per_um(ldc: LayerDC) -> tuple[float, float]:
     return float(i[0] / NOMINAL_FINGER_UM), float(i[1] / NOMINAL_FINGER_UM)
 
 
+def edge_kicks(spec: DesignSpec, k: int, coupling: dict[str, dict[str, float]],
+               c_F: np.ndarray) -> np.ndarray:
+    """[n_out, n_in] step of layer ``k``'s normalised membranes when input j spikes: its true
+    line rises by VDD and its inverted line falls by VDD, each coupled to membrane i through
+    the extracted wiring capacitance (``coupling[<layer>_mem<i>][net]``, F; ``c_F`` the
+    membranes' capacitance): Δv = −VDD (C_true − C_inverted) / (C_i · V_th)."""
+    layer = spec.layers[k]
+    if k == 0:
+        lines = [(f"in{j}", f"inb{j}") for j in range(layer.n_in)]
+    else:
+        prev = spec.layers[k - 1].name
+        lines = [(f"{prev}_out{j}", f"{prev}_outb{j}") for j in range(layer.n_in)]
+    v_th = layer.neuron.v0 - layer.neuron.v_switch
+    out = np.zeros((layer.n_out, layer.n_in))
+    for i in range(layer.n_out):
+        c = coupling.get(f"{layer.name}_mem{i}", {})
+        for j, (true, inv) in enumerate(lines):
+            out[i, j] = -spec.vdd * (c.get(true, 0.0) - c.get(inv, 0.0)) / (c_F[i] * v_th)
+    return out
+
+
 def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *, top_down: bool = False,
-                  c_F: np.ndarray | None = None) -> LayerPhysics:
+                  c_F: np.ndarray | None = None, kick: np.ndarray | None = None
+                  ) -> LayerPhysics:
     """What is known of ``layer`` before any transient fit.
 
     Bottom-up: each synapse's current from the measured finger table, E± and the discharger
-    from the DC fits; ``c_F`` the membranes' measured capacitance (default: the drawn MIM).
+    from the DC fits; ``c_F`` the membranes' measured capacitance (default: the drawn MIM);
+    ``kick`` the edge coupling of the inputs (:func:`edge_kicks`).
     Top-down (the schematic designer's view): current proportional to total
     width at a mid-range finger's current per µm, ideal current sources (E = ±inf), linear ramp.
     """
@@ -218,7 +241,8 @@ def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *, top_down: bool 
     c = layer.membrane_capacitance() if c_F is None or top_down else np.asarray(c_F, float)
     return LayerPhysics(sign=sign, current_A=current, c_F=c,
                         v0_V=ldc.v0_V, v_th_V=ldc.v_th_V, T_s=T_s, E_pos=E_pos,
-                        E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d, beta=beta)
+                        E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d, beta=beta,
+                        kick=None if top_down else kick)
 
 
 def device_model(ldc: LayerDC, c_eff_F: tuple[float, ...], T_s: float, *,

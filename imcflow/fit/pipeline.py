@@ -17,7 +17,7 @@ import numpy as np
 
 from imcflow import atomicio, jsonio
 from imcflow.errors import DataError
-from imcflow.fit.physics import LayerDC, fit_dc, layer_physics, top_down_layer
+from imcflow.fit.physics import LayerDC, edge_kicks, fit_dc, layer_physics, top_down_layer
 from imcflow.fit.transient import (
     DEFAULT_FREE,
     FittedLayer,
@@ -130,13 +130,15 @@ def waveforms(char: CharDataset, k: int, v_valid: tuple[float, float] | None = N
 
 
 def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None, *,
-                capacitance: MembraneCapacitance | None = None, steps: int = 600,
+                capacitance: MembraneCapacitance | None = None,
+                coupling: dict[str, dict[str, float]] | None = None, steps: int = 600,
                 lr: float = 0.02, membrane_weight: float = 1.0,
                 free: tuple[str, ...] = DEFAULT_FREE,
                 on_layer: Callable[[int], None] | None = None) -> NetworkFit:
     """DC fits, then (if ``char`` is given) the transient fit of every layer. ``capacitance``:
     the membranes' capacitance measured on the same (post-layout) network the characterization
-    ran; the fit then scales it per layer (else it starts from the drawn MIM)."""
+    ran; the fit then scales it per layer (else it starts from the drawn MIM). ``coupling``:
+    the membranes' extracted coupling capacitances (F) per net, for the inputs' edge coupling."""
     if char is not None and char.spec.shape != spec.shape:
         raise DataError(f"characterization is of a {char.spec.shape} network, the spec is "
                         f"{spec.shape}")
@@ -144,7 +146,9 @@ def fit_network(spec: DesignSpec, dc: DCDataset, char: CharDataset | None = None
     fitted = []
     for k, (layer, ldc) in enumerate(zip(spec.layers, ldcs, strict=True)):
         c_F = capacitance.layer(spec, k) if capacitance is not None else None
-        phys = layer_physics(layer, ldc, spec.T, c_F=c_F)
+        kick = (edge_kicks(spec, k, coupling, c_F if c_F is not None else
+                           layer.membrane_capacitance()) if coupling else None)
+        phys = layer_physics(layer, ldc, spec.T, c_F=c_F, kick=kick)
         if char is None:
             fitted.append(FittedLayer.initial(phys))
         else:

@@ -38,7 +38,7 @@ from imcflow.pnn import PNNParams, rc_spike_membrane_exact
 from imcflow.pnn.physical import rc_spike_physical
 
 #: Parameters free by default.
-DEFAULT_FREE = ("c_scale", "v_th", "beta_d", "delay_in", "delay_out", "t_gate")
+DEFAULT_FREE = ("c_scale", "v_th", "beta_d", "delay_in", "delay_out", "t_gate", "v_init")
 ALL_FREE = DEFAULT_FREE + ("k_neg", "k_dis", "c")
 
 #: Physical interval of every fitted parameter (delays and t_gate in units of T; c_scale and c
@@ -48,7 +48,7 @@ ALL_FREE = DEFAULT_FREE + ("k_neg", "k_dis", "c")
 BOUNDS: dict[str, tuple[float, float]] = {
     "c_scale": (0.8, 1.25), "c": (0.9, 1.1), "v_th": (0.75, 1.25), "beta_d": (0.0, 0.75),
     "delay_in": (-0.05, 0.05), "delay_out": (-0.02, 0.1), "t_gate": (-0.01, 0.1),
-    "k_neg": (0.8, 1.25), "k_dis": (0.7, 1.4),
+    "k_neg": (0.8, 1.25), "k_dis": (0.7, 1.4), "v_init": (-0.02, 0.02),
 }
 
 
@@ -68,6 +68,10 @@ class LayerPhysics:
         i_dis_A: discharger current at V₀ (A).
         beta_d: discharger non-linearity from the DC fit.
         beta: optional per-synapse β [n_out, n_in] (measured per finger width); replaces E±.
+        kick: optional [n_out, n_in] step of the normalised membrane when input j's spike
+            lines switch (edge coupling through the extracted wiring; it reverses when the
+            lines fall at the end of the phase, so it shows in the accumulate-phase membrane
+            only).
     """
 
     sign: np.ndarray
@@ -81,6 +85,7 @@ class LayerPhysics:
     i_dis_A: float
     beta_d: float
     beta: np.ndarray | None = None
+    kick: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -122,6 +127,7 @@ class FittedLayer:
     k_neg: float = 1.0
     k_dis: float = 1.0
     c_scale: float = 1.0
+    v_init: float = 0.0
     E_pos: float = float("inf")
     E_neg: float = float("-inf")
     residuals: dict = field(default_factory=dict, compare=False)
@@ -134,7 +140,7 @@ class FittedLayer:
         data = dict(data)
         data["c_eff_F"] = tuple(float(c) for c in data["c_eff_F"])
         for k in ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "c_scale",
-                  "E_pos", "E_neg"):
+                  "v_init", "E_pos", "E_neg"):
             if k in data:
                 data[k] = float(data[k])  # JSON stores ±inf as strings
         return cls(**data)
@@ -166,7 +172,7 @@ def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
     """A fitted layer as the tensors :func:`imcflow.pnn.physical.rc_spike_physical` takes:
     ``weight`` [n_out, n_in] (from the synapse currents), ``params`` (E±), ``beta`` (per-synapse
     β or None), ``alpha_d`` [n_out],
-    and the scalars ``beta_d``, ``v_th``, ``delay_in``, ``delay_out``, ``t_gate``."""
+    and the scalars ``beta_d``, ``v_th``, ``delay_in``, ``delay_out``, ``t_gate``, ``v_init``."""
     c = torch.as_tensor(np.asarray(fitted.c_eff_F), dtype=dtype)
     signed = torch.as_tensor(phys.sign * phys.current_A, dtype=dtype)
     return {"weight": normalised_weight(phys, signed, c, fitted.k_neg),
@@ -177,7 +183,8 @@ def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
             "v_th": torch.tensor(fitted.v_th, dtype=dtype),
             "delay_in": torch.tensor(fitted.delay_in, dtype=dtype),
             "delay_out": torch.tensor(fitted.delay_out, dtype=dtype),
-            "t_gate": torch.tensor(fitted.t_gate, dtype=dtype)}
+            "t_gate": torch.tensor(fitted.t_gate, dtype=dtype),
+            "v_init": torch.tensor(fitted.v_init, dtype=dtype)}
 
 
 def _logit(x: float) -> float:
@@ -202,13 +209,14 @@ class _Model(torch.nn.Module):
         self.register_buffer("sign", torch.as_tensor(phys.sign, dtype=dt))
         self.register_buffer("current", torch.as_tensor(phys.current_A, dtype=dt))
         self.beta = None if phys.beta is None else torch.as_tensor(phys.beta, dtype=dt)
+        self.kick = None if phys.kick is None else torch.as_tensor(phys.kick, dtype=dt)
         c_start = np.asarray(start.c_eff_F, dtype=float)
         self.register_buffer("c_base", torch.as_tensor(c_start / start.c_scale, dtype=dt))
         self.params_E = PNNParams(E_pos=start.E_pos, E_neg=start.E_neg)
         values = {"c_scale": start.c_scale, "c": np.ones(len(c_start)), "v_th": start.v_th,
                   "beta_d": start.beta_d, "delay_in": start.delay_in,
                   "delay_out": start.delay_out, "t_gate": start.t_gate, "k_neg": start.k_neg,
-                  "k_dis": start.k_dis}
+                  "k_dis": start.k_dis, "v_init": start.v_init}
         for name, value in values.items():
             v = torch.as_tensor(np.asarray(value, dtype=float), dtype=dt)
             if name in free:
@@ -251,18 +259,22 @@ class _Model(torch.nn.Module):
             t_in, self.weight(), self.params_E, alpha_d=self.alpha_d(),
             beta_d=self.value("beta_d"), v_th=self.value("v_th"),
             delay_in=self.value("delay_in"), delay_out=self.value("delay_out"),
-            t_gate=self.value("t_gate"), clip=clip, beta=self.beta)
+            t_gate=self.value("t_gate"), clip=clip, beta=self.beta, v_init=self.value("v_init"))
 
     def membrane(self, t_in: torch.Tensor, t_eval: torch.Tensor) -> torch.Tensor:
         """Membrane voltage (V) [N, n_out, K] during the accumulate phase."""
         v = rc_spike_membrane_exact(t_in + self.value("delay_in"), self.weight(), self.params_E,
-                                    t_eval, beta=self.beta)
+                                    t_eval, beta=self.beta) + self.value("v_init")
+        if self.kick is not None:  # each input's edge, from its spike time on: [N, n_in, K]
+            on = (t_eval.reshape(1, 1, -1) >= t_in.unsqueeze(-1)).to(v.dtype)
+            v = v + torch.einsum("oj,njk->nok", self.kick, on)
         return self.phys.v0_V - self.phys.v_th_V * v
 
     @torch.no_grad()
     def result(self, residuals: dict) -> FittedLayer:
         f = {name: float(self.value(name)) for name in
-             ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "c_scale")}
+             ("v_th", "beta_d", "delay_in", "delay_out", "t_gate", "k_neg", "k_dis", "c_scale",
+              "v_init")}
         return FittedLayer(c_eff_F=tuple(float(c) for c in self.c_eff()),
                            E_pos=self.params_E.E_pos, E_neg=self.params_E.E_neg,
                            residuals=residuals, **f)

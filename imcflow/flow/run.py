@@ -212,7 +212,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         dc = load_dc(r.results["dc"]["path"])
         char = load_dataset(r.results["characterize"]["post"])
         c_meas = MembraneCapacitance.from_dict(r.results["layout"]["membrane_C"])
-        nf = fit_network(spec, dc, char, capacitance=c_meas, steps=cfg.fit_steps)
+        nf = fit_network(spec, dc, char, capacitance=c_meas, steps=cfg.fit_steps,
+                         coupling=r.results["layout"].get("membrane_coupling_F"))
         path = nf.save(folder / "fit.json")
         return {"path": str(path), "sha256": _sha(path),
                 "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted],

@@ -739,6 +739,13 @@ def draw_layer(layout: kdb.Layout, layer: LayerSpec, first: bool) -> LayerGeom:
 
 
 # --------------------------------------------------------------------------- network
+#: Extra distance (dbu) between a layer's last bit line and the inter-layer channel: a design
+#: choice, not a rule. At the minimum spacing the first channel line (the previous layer's out0)
+#: coupled 1.4 fF into the last membrane (extracted on the demo), a 2 mV kick, ≈ 2.5 ns of spike
+#: time, whenever neuron 0 fired before the last neuron; 2 µm further it is 0.14 fF.
+CHANNEL_KEEP = um(2.0)
+
+
 def draw_network(layout: kdb.Layout, spec: DesignSpec) -> kdb.Cell:
     """All layers side by side, layer l's out/outb bused to layer l+1's spike lines, global
     vdd/vss rails along the bottom, one label per net."""
@@ -749,8 +756,10 @@ def draw_network(layout: kdb.Layout, spec: DesignSpec) -> kdb.Cell:
     geoms: list[tuple[int, LayerGeom]] = []
     prev: tuple[int, LayerGeom] | None = None
     # the inter-layer channel's first met3 line clears the last bit line's met3 pads (m3.2) and
-    # its spike stubs clear the previous layer's spike lines (m4.2)
-    chan_gap = max(D.pad_max // 2 - bl_from_right() + rule("m3.2"), rule("m4.2"))
+    # its spike stubs clear the previous layer's spike lines (m4.2); beyond that it keeps
+    # CHANNEL_KEEP from the last bit line: the channel carries the previous layer's outputs,
+    # which switch while that layer's membranes still ramp
+    chan_gap = max(D.pad_max // 2 - bl_from_right() + rule("m3.2"), rule("m4.2")) + CHANNEL_KEEP
     for li, layer in enumerate(spec.layers):
         lg = draw_layer(layout, layer, first=(li == 0))
         if prev is not None:

@@ -26,10 +26,13 @@ def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
                       delay_in: Tensor | float = 0.0, delay_out: Tensor | float = 0.0,
                       t_gate: Tensor | float = 0.0, solver: str = "exact", M: int = 10, offset=None,
                       generator: torch.Generator | None = None, clip: bool = True,
-                      beta: Tensor | None = None) -> tuple[Tensor, Tensor]:
+                      beta: Tensor | None = None,
+                      v_init: Tensor | float = 0.0) -> tuple[Tensor, Tensor]:
     """Output times [B, N_out] and v(1) [B, N_out] of an RC-Spike layer whose fire-phase
     parameters may be per-neuron tensors. ``params`` supplies E± (and leak) for the accumulate
-    phase; its own ramp/threshold/delay fields are ignored. ``beta``: optional per-synapse β."""
+    phase; its own ramp/threshold/delay fields are ignored. ``beta``: optional per-synapse β.
+    ``v_init``: the membrane's offset when the reset opens (charge injection of the reset
+    switch), carried to v(1) unchanged (its decay through β·w over one phase is second order)."""
     t = t_in + delay_in
     if solver == "exact":
         v_end = rc_spike_v_exact(t, weight, params, beta=beta)
@@ -38,6 +41,7 @@ def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
                                  beta=beta)
     else:
         raise ValueError(f"solver must be 'exact' or 'dstd', got {solver!r}")
+    v_end = v_end + v_init
     return fire_time(v_end, alpha_d, beta_d, v_th, delay_out, clip=clip, t_gate=t_gate), v_end
 
 
@@ -64,7 +68,7 @@ class PhysicalRCSpikeLinear(nn.Module):
                  quantizer: Callable[[Tensor], Tensor] | None = None,
                  beta_fn: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
                  M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0,
-                 v_range: tuple[float, float] | None = None):
+                 v_range: tuple[float, float] | None = None, v_init: float | Tensor = 0.0):
         super().__init__()
         self.weight = nn.Parameter(weight.detach().clone())
         self.params = params
@@ -75,6 +79,7 @@ class PhysicalRCSpikeLinear(nn.Module):
         self.register_buffer("delay_in", torch.as_tensor(delay_in, dtype=dt))
         self.register_buffer("delay_out", torch.as_tensor(delay_out, dtype=dt))
         self.register_buffer("t_gate", torch.as_tensor(t_gate, dtype=dt))
+        self.register_buffer("v_init", torch.as_tensor(v_init, dtype=dt))
         self.quantizer = quantizer
         self.beta_fn = beta_fn
         self.solver, self.M, self.M_test = solver, M, M_test
@@ -92,7 +97,8 @@ class PhysicalRCSpikeLinear(nn.Module):
         """Lowest and highest membrane over the accumulate phase, [B, N_out] each (exact)."""
         w = self.realised_weight()
         beta = None if self.beta_fn is None else self.beta_fn(w.detach())
-        return rc_spike_membrane_range(t + self.delay_in, w, self.params, beta=beta)
+        lo, hi = rc_spike_membrane_range(t + self.delay_in, w, self.params, beta=beta)
+        return lo + self.v_init, hi + self.v_init
 
     def range_excess(self, t: Tensor, margin: float = 0.0) -> Tensor:
         """Mean squared excursion of the membrane outside ``v_range`` narrowed by ``margin`` on
@@ -112,7 +118,7 @@ class PhysicalRCSpikeLinear(nn.Module):
         out, _ = rc_spike_physical(
             t, w, self.params, beta=beta, alpha_d=self.alpha_d, beta_d=self.beta_d,
             v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
-            t_gate=self.t_gate, solver=self.solver, M=M, offset=offset)
+            t_gate=self.t_gate, solver=self.solver, M=M, offset=offset, v_init=self.v_init)
         if self.noise_std and self.training:
             out = out + self.noise_std * torch.randn_like(out)
         return out

@@ -104,7 +104,7 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
             w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
             delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
             quantizer=quant, beta_fn=bfn, solver="exact", noise_std=noise_std,
-            v_range=None if v_ranges is None else tuple(v_ranges[k])))
+            v_range=None if v_ranges is None else tuple(v_ranges[k]), v_init=t["v_init"]))
     return nn.Sequential(*layers)
 
 

@@ -40,6 +40,20 @@ class Parasitics:
             tot[b] += c
         return {self.names.get(n, f"_n{n}"): c for n, c in tot.items() if n != SUBSTRATE}
 
+    def couplings_of(self, name: str) -> dict[str, float]:
+        """Every named net's coupling capacitance to net ``name`` (F); empty if unknown."""
+        ids = [n for n, v in self.names.items() if v == name]
+        if not ids:
+            return {}
+        (me,) = ids[:1]
+        out: dict[str, float] = defaultdict(float)
+        for (a, b), c in self.coupling.items():
+            if me in (a, b):
+                other = self.names.get(b if a == me else a)
+                if other:
+                    out[other] += c
+        return dict(out)
+
 
 class Ledger:
     """Accumulates capacitance (aF) between nets; the substrate and the net tied to it (if the
