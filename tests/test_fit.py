@@ -124,3 +124,29 @@ def test_per_neuron_capacitance_is_a_diagnostic_option() -> None:
                           v_mem=predict_membrane(phys, truth, t_in, t_mem))
     fitted = fit_layer(phys, data, free=("c_scale", "c"), steps=600)
     np.testing.assert_allclose(fitted.c_eff_F, truth.c_eff_F, rtol=0.005)
+
+
+def test_edge_kicks_and_reset_offset_shape_the_membrane_not_the_spike() -> None:
+    """An input's edge coupling steps the accumulate-phase membrane from its spike on (and
+    reverses at the phase end, so v(1) and the spike time do not see it); the reset's charge
+    injection offsets both. The fit recovers the offset with the kicks known."""
+    rng = np.random.default_rng(11)
+    phys = _physics(rng)
+    kicked = dataclasses.replace(phys, kick=rng.uniform(-0.004, 0.004, phys.shape))
+    truth = FittedLayer(c_eff_F=tuple(phys.c_F), v_th=1.0, beta_d=0.16, delay_in=0.0,
+                        delay_out=0.0, v_init=0.003, E_pos=2.8, E_neg=-1.53)
+    t_in = np.where(rng.random((64, 5)) < 0.8, rng.uniform(0, 1, (64, 5)), np.inf)
+    t_mem = np.linspace(0.05, 0.95, 12)
+    v_plain = predict_membrane(phys, truth, t_in, t_mem)
+    v_kick = predict_membrane(kicked, truth, t_in, t_mem)
+    step = -(v_kick - v_plain) / 0.872           # back to normalised units
+    expect = np.einsum("oj,njk->nok", kicked.kick,
+                       (t_mem[None, None, :] >= t_in[:, :, None]).astype(float))
+    np.testing.assert_allclose(step, expect, atol=1e-12)
+    np.testing.assert_allclose(predict(kicked, truth, t_in)[0], predict(phys, truth, t_in)[0])
+    t_out, _ = predict(kicked, truth, t_in)
+    data = LayerWaveforms(t_in=t_in, t_out=t_out, fired=t_out < 1.0 - 1e-9, t_mem=t_mem,
+                          v_mem=v_kick)
+    fitted = fit_layer(kicked, data, steps=500)
+    assert fitted.v_init == pytest.approx(0.003, abs=3e-4)
+    assert fitted.residuals["membrane_rms_V"] < 2e-4
