@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 
 from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_problems
@@ -100,3 +101,24 @@ def test_fit_problems_name_the_layer_neuron_and_limit():
     few = dict(good, n_fired=3)
     (msg,) = fit_problems(_fit_with(few), FitLimits())
     assert "not identifiable" in msg and "only 3 outputs fired" in msg
+
+
+def test_flow_data_sets_and_the_spec_they_need():
+    from imcflow.errors import SpecError
+    from imcflow.flow.designs import network
+    from imcflow.flow.experiment import spike_data
+    from imcflow.spec import default_spec
+
+    iris = spike_data("iris")
+    assert iris.t_train.shape == (100, 5) and iris.t_test.shape == (50, 5)
+    assert np.all(iris.t_train[:, -1] == 0.0)                # the bias spike
+    iris.check_spec(default_spec())
+    digits = spike_data("digits", split_seed=1)
+    assert digits.n_inputs == 65 and digits.n_classes == 10
+    assert digits.t_test.shape == (360, 65)
+    assert not np.array_equal(spike_data("digits").y_test, digits.y_test)   # the seed splits
+    with pytest.raises(SpecError, match="needs 65 inputs .* and 10 outputs"):
+        digits.check_spec(default_spec())
+    digits.check_spec(network(4, n_in=65, n_out=10))
+    with pytest.raises(SpecError, match="not one the flow runs on"):
+        spike_data("fmnist")
