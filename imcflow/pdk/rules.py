@@ -12,8 +12,6 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from imcflow import pdk
 from imcflow.errors import PDKError
 
@@ -100,14 +98,8 @@ def _rule(raw: dict[str, Any], reasons: dict[str, Reason], where: str) -> Rule:
 @functools.cache
 def table() -> RuleTable:
     """The parsed, validated rule table."""
-    path = pdk.PDK_DIR / FILE
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise PDKError(f"rule table not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise PDKError(f"rule table {path} is not valid YAML: {exc}") from None
+    path = pdk.get().path(FILE)
+    raw = pdk.get().rule_table
     try:
         reasons = {k: Reason(k, bool(v[0]), str(v[1]))
                    for k, v in raw["exclusion_reasons"].items()}

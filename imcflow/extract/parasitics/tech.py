@@ -11,21 +11,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import yaml
-
 from imcflow import pdk
 from imcflow.errors import PDKError
 
 
 @functools.cache
 def coefficients() -> dict:
-    """``imcflow/pdk/data/parasitics.yaml`` parsed."""
-    path = pdk.PDK_DIR / "parasitics.yaml"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise PDKError(f"parasitics data not found: {path}") from None
+    """``imcflow/pdk/data/parasitics.yaml`` parsed (the PDK object's capacitance tables)."""
+    return pdk.get().capacitance
 
 
 @dataclass(frozen=True)
