@@ -106,8 +106,11 @@ def encode_batch(config: TrainConfig, x: torch.Tensor) -> torch.Tensor:
 
 
 def _rng_state(device: torch.device) -> dict[str, Any]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    # plain types and tensors only, so a checkpoint loads with torch.load(weights_only=True)
     state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(),
-                             "numpy": np.random.get_state()}
+                             "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                                       int(pos), int(has_gauss), float(cached)]}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
@@ -116,7 +119,8 @@ def _rng_state(device: torch.device) -> dict[str, Any]:
 def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
 
@@ -213,7 +217,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise DataError(f"checkpoint not found: {p}")
     try:
-        return torch.load(p, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint is data; loading must not run code from the file
+        return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file: the user's problem, not a bug
         raise DataError(f"corrupt checkpoint {p}: {exc}") from exc
 
