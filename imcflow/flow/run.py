@@ -120,7 +120,8 @@ class Runner:
         console.print(f"[bold]▶[/] {name}")
         t0 = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
-        result = fn(folder)
+        # through JSON and back, so a fresh result and a cache hit are the same plain data
+        result = json.loads(json.dumps(_plain(fn(folder))))
         dt = time.perf_counter() - t0
         atomicio.write_json(stamp, {"key": key, "seconds": dt, "result": result})
         console.print(f"[green]✓[/] {name:<13} {dt:.1f} s")
