@@ -10,7 +10,7 @@ SPEC  ?= netlists/demo_spec.json
 FLOW  ?= runs/flow
 WORKERS ?= 2
 
-.PHONY: setup test test-fast wheel-check flow generality netlists layouts characterize fit train train-fmnist \
+.PHONY: setup test test-fast wheel-check flow generality corners mc netlists layouts characterize fit train train-fmnist \
 	report bench lint clean
 
 setup: $(STAMP)
@@ -75,6 +75,14 @@ train-fmnist: setup
 # the whole flow on every point, resumable; summary in runs/generality/report/.
 generality: setup
 	$(IMC) generality -o runs/generality --workers $(WORKERS)
+
+# The demo's written-back networks at 5 corners × {-40, 27, 85} °C, untrimmed and trimmed per
+# point (bias trim chosen on training samples), then 20 mismatch instances; resumable.
+corners: flow
+	$(IMC) corners $(FLOW) -o runs/corners --workers $(WORKERS)
+
+mc: flow
+	$(IMC) corners $(FLOW) -o runs/mc --mc-seeds $$(seq -s, 1 20) --no-trim --workers $(WORKERS)
 
 report: setup
 	$(IMC) flow -o $(FLOW) --workers $(WORKERS)

@@ -8,6 +8,7 @@ subclass with a one-line message naming the source.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,18 @@ def load(path: str | os.PathLike[str], what: str = "JSON file",
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read {what} {p}: {exc}") from None
     return loads(text, str(p), error)
+
+
+def plain(x: Any, nonfinite: Any = None) -> Any:
+    """A JSON-safe copy of ``x``: numpy scalars as Python numbers, tuples as lists, and every
+    non-finite float replaced by ``nonfinite`` (``None`` → JSON null; ``str`` → its text,
+    e.g. ``"inf"``)."""
+    if isinstance(x, dict):
+        return {k: plain(v, nonfinite) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [plain(v, nonfinite) for v in x]
+    if hasattr(x, "item") and callable(x.item) and getattr(x, "shape", None) == ():
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return nonfinite(x) if callable(nonfinite) else nonfinite
+    return x

@@ -27,6 +27,7 @@ from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import dc_widths
 from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_network, fit_problems
 from imcflow.flow import experiment as ex
+from imcflow.jsonio import plain
 from imcflow.netlist.cells import network_subckts
 from imcflow.progress import console, progress
 from imcflow.sim.capacitance import MembraneCapacitance, measure_membranes
@@ -121,7 +122,7 @@ class Runner:
         t0 = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
         # through JSON and back, so a fresh result and a cache hit are the same plain data
-        result = json.loads(json.dumps(_plain(fn(folder))))
+        result = json.loads(json.dumps(_json_safe(fn(folder))))
         dt = time.perf_counter() - t0
         atomicio.write_json(stamp, {"key": key, "seconds": dt, "result": result})
         console.print(f"[green]✓[/] {name:<13} {dt:.1f} s")
@@ -309,7 +310,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                               on_result=lambda i, d, n, t=task, b=bar: b.update(
                                   t, completed=d))
             path = folder / f"{kind}.json"
-            atomicio.write_json(path, _plain(v.to_dict()))
+            atomicio.write_json(path, _json_safe(v.to_dict()))
             out[kind] = {"path": str(path), "sha256": _sha(path), "rms_ns": v.metrics["rms_ns"],
                          "spice_acc": v.spice_acc, "model_acc": v.model_acc}
         return out
@@ -330,13 +331,6 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     return r.results
 
 
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return str(x)
-    return x
+def _json_safe(x: Any) -> Any:
+    """JSON-safe copy; non-finite floats as their text (\"inf\", \"nan\")."""
+    return plain(x, str)

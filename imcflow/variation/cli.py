@@ -1,4 +1,5 @@
-"""``imcflow mismatch``, ``imcflow pvt``, ``imcflow mc``: the variation studies."""
+"""``imcflow mismatch``, ``imcflow pvt``, ``imcflow mc``, ``imcflow corners``: the variation
+studies."""
 
 from __future__ import annotations
 
@@ -273,4 +274,56 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
                f"{study.replicas} copies; {n_run} ngspice runs, wall {study.wall_s:.1f} s)")
 
 
-COMMANDS = [mismatch, pvt, mc]
+@click.command("corners")
+@click.argument("flow_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="study folder (resumable: finished runs are cached there)")
+@click.option("--corners", default="tt,ss,ff,sf,fs", show_default=True,
+              help="comma-separated process corners")
+@click.option("--temperatures", default="-40,27,85", show_default=True,
+              help="comma-separated temperatures, °C")
+@click.option("--mc-seeds", default=None,
+              help="comma-separated mismatch seeds instead of the corner grid (at tt, 27 °C)")
+@click.option("--no-trim", is_flag=True, help="skip the per-point bias trim")
+@click.option("--n-test", type=click.IntRange(min=1), default=None,
+              help="test samples (default: the flow's)")
+@click.option("--n-trim", type=click.IntRange(min=1), default=10, show_default=True,
+              help="training samples the trim is chosen on")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="parallel ngspice runs (default: one per core)")
+def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds: str | None,
+            no_trim: bool, n_test: int | None, n_trim: int, workers: int | None) -> None:
+    """A finished flow's written-back networks (bottom-up and top-down) on the test set at
+    every corner × temperature (or mismatch instance), untrimmed and with a per-point synapse
+    bias trim chosen on training samples; resumable."""
+    from imcflow.sim.executors import default_workers  # noqa: PLC0415
+    from imcflow.variation.study import corner_study  # noqa: PLC0415
+    from imcflow.variation.sweep import mc_points, pvt_points  # noqa: PLC0415
+
+    if mc_seeds:
+        from imcflow.netlist.models import check_mc_seed  # noqa: PLC0415
+
+        pts = mc_points([check_mc_seed(s) for s in _ints(mc_seeds, "mc-seeds")])
+    else:
+        pts = pvt_points(_strs(corners), _floats(temperatures, "temperatures"))
+    with progress.progress() as bar:
+        task = bar.add_task("corner study", total=None, status="")
+        study = corner_study(flow_dir, out, pts, trim=not no_trim, n_test=n_test,
+                             n_trim=n_trim, workers=workers or default_workers(),
+                             on_progress=lambda what: bar.update(task, status=what))
+    for kind, net in study["networks"].items():
+        for r in net["rows"]:
+            u = r["untrimmed"]
+            line = f"{kind:<10} {r['label']:<16} acc {_pct_or_dash(u.get('spice_acc'))}"
+            if r.get("trimmed"):
+                line += (f"  trim {1e3 * r['trim_V']:+.0f} mV → acc "
+                         f"{_pct_or_dash(r['trimmed'].get('spice_acc'))}")
+            click.echo(line)
+    click.echo(f"wrote {out}/study.json, report.md, report.html (wall {study['wall_s']:.0f} s)")
+
+
+def _pct_or_dash(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f} %"
+
+
+COMMANDS = [mismatch, pvt, mc, corners]

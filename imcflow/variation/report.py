@@ -155,3 +155,98 @@ def _sweep_figure(rows: Sequence[dict[str, Any]]) -> Figure:
         ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=8)
         ax.grid(alpha=0.3, axis="y")
     return Figure.from_matplotlib(fig, "sweep", "energy and spike-time error per point")
+
+
+# ----------------------------------------------------------------------------- corner study
+
+def corner_study_report(study: dict[str, Any]) -> Document:
+    """A flow's networks across corners (:func:`imcflow.variation.study.corner_study`)."""
+    doc = Document("Written-back networks across corners, temperatures and mismatch")
+    nets = study["networks"]
+    doc.section("Setup", Table(["setting", "value"], [
+        ["flow", study.get("flow") or "—"],
+        ["trim", "per point, on both synapse biases (vb_n + δ, vb_p − δ), chosen on "
+                 f"{next(iter(nets.values()), {}).get('n_trim', '—')} training samples"
+         if study["trim"] else "none"],
+        ["trim grid (V)", f"{study['trim_coarse_V']}, then ±{study['trim_fine_V']:g} around "
+                          "the best"],
+        ["wall time (s)", _fmt(study.get("wall_s"), ".0f")]]))
+    header = ["network", "point", "acc (%)", "RMSE vs PNN (ns)", "RMSE (% T)", "fired (%)",
+              "energy (pJ)", "trim δ (mV)", "trimmed acc (%)", "trimmed RMSE (ns)",
+              "trimmed RMSE (% T)"]
+    rows = []
+    for kind, net in nets.items():
+        pct = 1e-7 / net["T_s"]  # ns → % of T
+        for r in net["rows"]:
+            u, t = r["untrimmed"], r.get("trimmed") or {}
+            acc = u.get("spice_acc")
+            tacc = t.get("spice_acc")
+            rows.append([kind, r["label"], _fmt(None if acc is None else 100 * acc, ".0f"),
+                         _fmt(u.get("reference_rms_ns"), ".3g"),
+                         _fmt(None if u.get("reference_rms_ns") is None
+                              else u["reference_rms_ns"] * pct, ".3g"),
+                         _fmt(None if u.get("fired_frac") is None else 100 * u["fired_frac"],
+                              ".0f"),
+                         _fmt(None if u.get("energy_J") is None else 1e12 * u["energy_J"],
+                              ".4g"),
+                         _fmt(None if r.get("trim_V") is None else 1e3 * r["trim_V"], ".0f"),
+                         _fmt(None if tacc is None else 100 * tacc, ".0f"),
+                         _fmt(t.get("reference_rms_ns"), ".3g"),
+                         _fmt(None if t.get("reference_rms_ns") is None
+                              else t["reference_rms_ns"] * pct, ".3g")])
+    doc.section("Points", Table(header, rows, caption=(
+        "Test set through each network's post-layout netlist; RMSE of the output spike times "
+        "against the PNN the network was trained as (no spike counted as t = 1).")),
+        _corner_figure(study))
+    mc = [[kind, *_mc_summary([r["untrimmed"] for r in net["rows"] if r["mc_seed"] is not None],
+                              net["T_s"])]
+          for kind, net in nets.items()]
+    if any(row[1] != "0" for row in mc):
+        doc.section("Mismatch instances", Table(
+            ["network", "instances", "mean acc (%)", "p5 acc (%)", "worst acc (%)",
+             "mean RMSE (% T)", "p95 RMSE (% T)", "worst RMSE (% T)"], mc,
+            caption="Over the seeded Monte-Carlo instances (untrimmed); p5 / p95 by linear "
+                    "interpolation."))
+    return doc
+
+
+def _mc_summary(rows: Sequence[dict[str, Any]], t_s: float) -> list[str]:
+    acc = np.array([100 * r["spice_acc"] for r in rows if r.get("spice_acc") is not None])
+    err = np.array([r["reference_rms_ns"] * 1e-7 / t_s for r in rows
+                    if r.get("reference_rms_ns") is not None])
+    if not acc.size:
+        return [str(len(rows))] + ["—"] * 6
+    return [str(len(rows)), f"{acc.mean():.1f}", f"{np.percentile(acc, 5):.1f}",
+            f"{acc.min():.0f}", f"{err.mean():.3g}", f"{np.percentile(err, 95):.3g}",
+            f"{err.max():.3g}"]
+
+
+def _corner_figure(study: dict[str, Any]) -> Figure:
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    labels: list[str] = []
+    for kind, net in study["networks"].items():
+        labels = [r["label"] for r in net["rows"]]
+        x = np.arange(len(labels))
+        for which, style in (("untrimmed", "o-"), ("trimmed", "s--")):
+            rs = [r.get(which) or {} for r in net["rows"]]
+            if not any(rs):
+                continue
+            acc = [100 * r["spice_acc"] if r.get("spice_acc") is not None else np.nan
+                   for r in rs]
+            err = [r["reference_rms_ns"] * 1e-7 / net["T_s"]
+                   if r.get("reference_rms_ns") is not None else np.nan for r in rs]
+            axes[0].plot(x, acc, style, label=f"{kind}, {which}")
+            axes[1].plot(x, err, style, label=f"{kind}, {which}")
+    axes[0].set_ylabel("SPICE accuracy (%)")
+    axes[1].set_ylabel("output spike-time RMSE vs PNN (% of T)")
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.set_xticks(np.arange(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return Figure.from_matplotlib(fig, "corners", "accuracy and spike-time error per point")

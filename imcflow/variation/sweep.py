@@ -57,6 +57,7 @@ import numpy as np
 
 from imcflow import atomicio, pdk
 from imcflow.errors import DataError, ImcflowError, SpecError
+from imcflow.jsonio import plain
 from imcflow.netlist.dc import build_dc
 from imcflow.netlist.models import check_corner, check_mc_seed
 from imcflow.report.metrics import spike_time_errors, ttfs_accuracy
@@ -364,22 +365,10 @@ def _summarize(points: Sequence[Point], runs: dict[str, PointRun], base_label: s
         if ds is not None:
             row.update(point_metrics(ds, labels=labels, reference=reference,
                                      baseline=base if p.label != base_label else None))
-            atomicio.write_json(r.dataset.parent / "point.json", _plain(row))
-        rows.append(_plain(row))
+            atomicio.write_json(r.dataset.parent / "point.json", plain(row))
+        rows.append(plain(row))
     return rows
 
-
-def _plain(x: Any) -> Any:
-    """JSON-safe copy (non-finite floats → None)."""
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 #: Columns of ``summary.csv``, in order.
