@@ -23,7 +23,8 @@ WORKERS = click.option("--workers", type=click.IntRange(1, 64), default=2, show_
 
 def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None = None,
          patterns: int | None = None, dataset: str | None = None,
-         split_seed: int | None = None, reuse: bool = False) -> dict:
+         split_seed: int | None = None, reuse: bool = False,
+         variation_aware: bool = False) -> dict:
     from imcflow.flow.run import FlowConfig, run_flow, saved_config
 
     base = saved_config(out) if reuse else None
@@ -38,7 +39,13 @@ def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None
         kw["dataset"] = dataset
     if split_seed is not None:
         kw["split_seed"] = split_seed
-    return run_flow(out, FlowConfig(**kw), stop_after=stop_after)
+    cfg = FlowConfig(**kw)
+    if variation_aware:
+        from imcflow.flow.variation import VariationConfig
+
+        cfg = dataclasses.replace(cfg, experiment=dataclasses.replace(
+            cfg.experiment, variation=VariationConfig()))
+    return run_flow(out, cfg, stop_after=stop_after)
 
 
 @click.command("flow")
@@ -57,11 +64,16 @@ def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None
     ["spec", "layout", "dc", "characterize", "fit", "train", "writeback", "calibrate", "verify",
      "report"]),
     default=None, help="stop after this stage")
+@click.option("--variation-aware", is_flag=True,
+              help="train against the circuit's mismatch and a residual corner spread "
+                   "(imcflow.flow.variation); compare with a nominal flow by imcflow corners")
 def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
-         dataset: str | None, split_seed: int | None, stop_after: str | None) -> None:
+         dataset: str | None, split_seed: int | None, stop_after: str | None,
+         variation_aware: bool) -> None:
     """The main job: spec → layout/DRC/LVS/extraction → characterization → fit → train →
     write-back → SPICE calibration → verification → report. Cached per stage."""
-    res = _run(out, workers, stop_after, spec_file, patterns, dataset, split_seed)
+    res = _run(out, workers, stop_after, spec_file, patterns, dataset, split_seed,
+               variation_aware=variation_aware)
     if "report" in res:
         console.print(f"report: {res['report']['html']}")
 

@@ -30,6 +30,7 @@ from imcflow.errors import SpecError
 from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import device_model
 from imcflow.fit.pipeline import NetworkFit, layer_models, membrane_extent
+from imcflow.flow.variation import VariationConfig, layer_perturbations
 from imcflow.report.metrics import spike_time_errors, ttfs_accuracy
 from imcflow.sim.capacitance import measure_membranes
 from imcflow.sim.characterize import CharDataset, characterize
@@ -40,6 +41,7 @@ from imcflow.train.physical import (
     PhysicalTrainConfig,
     build_network,
     evaluate,
+    mc_accuracy,
     quantizer_for,
     realised_weights,
     train_network,
@@ -69,6 +71,9 @@ class ExperimentConfig:
     workers: int = 2
     engine: str = "shared"
     cache_dir: str | None = None
+    #: variation-aware training (None: nominal); every trained network is also evaluated on
+    #: MC_DRAWS instances of the default variation, so both trainings compare on the same draws
+    variation: VariationConfig | None = None
 
 
 #: Data sets the flow runs on (each sample: one spike per feature + a bias spike at t = 0).
@@ -141,6 +146,9 @@ class TrainedModel:
     train_acc: float
     test_acc: float
     history: dict
+    #: PNN accuracy on the test set over MC_DRAWS seeded instances of the default circuit
+    #: variation: mean, p5, worst
+    variation_acc: dict | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -154,12 +162,30 @@ class TrainedModel:
         return cls(**d)
 
 
-def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0):
+def _network(spec: DesignSpec, fit: NetworkFit, kind: str, weights=None, dms=None, seed=0,
+             variation: VariationConfig | None = None):
     models = layer_models(spec, fit, kind, uniform_c=kind == "bottom_up")
     ranges = [ldc.v_valid for ldc in fit.dc] if kind == "bottom_up" else None
+    pert = (layer_perturbations(spec, device_models(spec, fit, kind), variation)
+            if variation is not None else None)
     return build_network(models, weights=weights, device_models=dms, seed=seed,
                          beta_models=device_models(spec, fit, kind),
-                         E_override=TOP_DOWN_E if kind == "top_down" else None, v_ranges=ranges)
+                         E_override=TOP_DOWN_E if kind == "top_down" else None, v_ranges=ranges,
+                         perturbations=pert)
+
+
+#: Seeded variation instances every trained network is evaluated on (PNN, test set).
+MC_DRAWS = 200
+
+
+def variation_accuracy(spec: DesignSpec, fit: NetworkFit, model: TrainedModel,
+                       data: SpikeData, n_draws: int = MC_DRAWS) -> dict:
+    """Test accuracy of ``model``'s PNN over ``n_draws`` seeded instances of the default
+    :class:`VariationConfig`: mean, p5 and worst (the same draws for every model)."""
+    net = _network(spec, fit, model.kind, weights=model.weights, variation=VariationConfig())
+    acc = mc_accuracy(net, torch.as_tensor(data.t_test), torch.as_tensor(data.y_test), n_draws)
+    return {"mean": float(acc.mean()), "p5": float(np.percentile(acc, 5)),
+            "worst": float(acc.min()), "n_draws": n_draws}
 
 
 def train_kind(spec: DesignSpec, fit: NetworkFit, kind: str, data: SpikeData,
@@ -182,7 +208,7 @@ def _train_seeds(spec, fit, kind, data, cfg, dms, on_seed) -> TrainedModel:
     best: tuple | None = None
     for seed in range(cfg.seeds):
         torch.manual_seed(seed)
-        net = _network(spec, fit, kind, seed=seed)
+        net = _network(spec, fit, kind, seed=seed, variation=cfg.variation)
         tc = cfg.train
         h1 = train_network(net, t_tr, y_tr, PhysicalTrainConfig(**{**tc.to_dict(), "seed": seed}))
         for layer, dm in zip(net, dms, strict=True):
@@ -199,7 +225,8 @@ def _train_seeds(spec, fit, kind, data, cfg, dms, on_seed) -> TrainedModel:
         if on_seed is not None:
             on_seed(seed)
     assert best is not None
-    return best[1]
+    return dataclasses.replace(best[1], variation_acc=variation_accuracy(spec, fit, best[1],
+                                                                         data))
 
 
 def predict(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.ndarray

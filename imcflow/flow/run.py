@@ -27,6 +27,7 @@ from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import dc_widths
 from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_network, fit_problems
 from imcflow.flow import experiment as ex
+from imcflow.flow.variation import VariationConfig
 from imcflow.jsonio import plain
 from imcflow.netlist.cells import network_subckts
 from imcflow.progress import console, progress
@@ -72,6 +73,8 @@ class FlowConfig:
         limits = FitLimits(**dict(d.pop("fit_limits", {})))
         if "train" in exp:
             exp["train"] = ex.PhysicalTrainConfig(**exp["train"])
+        if exp.get("variation") is not None:
+            exp["variation"] = VariationConfig(**exp["variation"])
         for key in ("bu_scales", "td_coarse"):
             if key in exp:
                 exp[key] = tuple(exp[key])
@@ -244,10 +247,13 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                 path = folder / f"{kind}.json"
                 atomicio.write_json(path, m.to_dict())
                 out[kind] = {"path": str(path), "sha256": _sha(path), "test_acc": m.test_acc,
-                             "train_acc": m.train_acc, "seed": m.seed}
+                             "train_acc": m.train_acc, "seed": m.seed,
+                             "variation_acc": m.variation_acc,
+                             "variation_aware": ecfg.variation is not None}
         return out
 
     r.stage("train", {"train": asdict(ecfg.train), "qat": ecfg.qat_epochs,
+                      "variation": None if ecfg.variation is None else ecfg.variation.to_dict(),
                       "seeds": ecfg.seeds, "dataset": data.name, "split_seed": data.split_seed},
             ("fit",), s_train)
     models = {k: ex.TrainedModel.from_dict(json.loads(Path(v["path"]).read_text()))

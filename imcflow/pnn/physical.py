@@ -17,6 +17,7 @@ from .dstd import rc_spike_dstd
 from .exact import rc_spike_membrane_range, rc_spike_v_exact
 from .params import PNNParams
 from .ramp import fire_time
+from .variation import Perturbation, perturb
 
 __all__ = ["PhysicalRCSpikeLinear", "rc_spike_physical"]
 
@@ -59,6 +60,9 @@ class PhysicalRCSpikeLinear(nn.Module):
             realise them (no gradient flows through it).
         v_range: optional (v_lo, v_hi) normalised membrane range the layer's circuit model was
             validated over (:meth:`range_excess` penalises leaving it).
+        perturbation: optional circuit variation (:mod:`imcflow.pnn.variation`): a fresh
+            random instance at every forward pass in training, or in evaluation while
+            ``perturb_eval`` is set (Monte-Carlo evaluation of the model).
         solver, M, M_test, random_offset: as :class:`imcflow.pnn.RCSpikeLinear`.
     """
 
@@ -68,7 +72,8 @@ class PhysicalRCSpikeLinear(nn.Module):
                  quantizer: Callable[[Tensor], Tensor] | None = None,
                  beta_fn: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
                  M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0,
-                 v_range: tuple[float, float] | None = None, v_init: float | Tensor = 0.0):
+                 v_range: tuple[float, float] | None = None, v_init: float | Tensor = 0.0,
+                 perturbation: Perturbation | None = None):
         super().__init__()
         self.weight = nn.Parameter(weight.detach().clone())
         self.params = params
@@ -86,6 +91,8 @@ class PhysicalRCSpikeLinear(nn.Module):
         self.random_offset = random_offset
         self.noise_std = noise_std
         self.v_range = v_range
+        self.perturbation = perturbation
+        self.perturb_eval = False
 
     def realised_weight(self) -> Tensor:
         """Weights as the hardware realises them (straight-through when quantizing)."""
@@ -115,9 +122,12 @@ class PhysicalRCSpikeLinear(nn.Module):
         offset = "random" if (self.training and self.random_offset) else 0.0
         w = self.realised_weight()
         beta = None if self.beta_fn is None else self.beta_fn(w.detach())
+        alpha_d, v_th = self.alpha_d, self.v_th
+        if self.perturbation is not None and (self.training or self.perturb_eval):
+            w, alpha_d, v_th = perturb(w, alpha_d, v_th, self.perturbation)
         out, _ = rc_spike_physical(
-            t, w, self.params, beta=beta, alpha_d=self.alpha_d, beta_d=self.beta_d,
-            v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
+            t, w, self.params, beta=beta, alpha_d=alpha_d, beta_d=self.beta_d,
+            v_th=v_th, delay_in=self.delay_in, delay_out=self.delay_out,
             t_gate=self.t_gate, solver=self.solver, M=M, offset=offset, v_init=self.v_init)
         if self.noise_std and self.training:
             out = out + self.noise_std * torch.randn_like(out)

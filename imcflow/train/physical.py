@@ -28,6 +28,7 @@ from torch import nn
 from imcflow.fit.transient import FittedLayer, LayerPhysics, layer_tensors
 from imcflow.pnn import PNNParams, init_spike_weights
 from imcflow.pnn.physical import PhysicalRCSpikeLinear
+from imcflow.pnn.variation import Perturbation
 from imcflow.train.loss import accuracy_counts, spike_time_loss, weight_l2
 from imcflow.writeback import DeviceModel, beta_for, quantize_weights
 
@@ -75,7 +76,8 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
                   beta_models: list[DeviceModel] | None = None,
                   E_override: float | None = None, seed: int = 0,
                   noise_std: float = 0.0,
-                  v_ranges: list[tuple[float, float]] | None = None) -> nn.Sequential:
+                  v_ranges: list[tuple[float, float]] | None = None,
+                  perturbations: list[Perturbation] | None = None) -> nn.Sequential:
     """A trainable network of physical layers (float64, exact solver).
 
     ``weights`` start the training (default: the spike-time init of :mod:`imcflow.pnn`);
@@ -104,7 +106,8 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
             w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
             delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
             quantizer=quant, beta_fn=bfn, solver="exact", noise_std=noise_std,
-            v_range=None if v_ranges is None else tuple(v_ranges[k]), v_init=t["v_init"]))
+            v_range=None if v_ranges is None else tuple(v_ranges[k]), v_init=t["v_init"],
+            perturbation=None if perturbations is None else perturbations[k]))
     return nn.Sequential(*layers)
 
 
@@ -121,6 +124,28 @@ def evaluate(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor
     with torch.no_grad():
         t = net(t_in.to(torch.float64))
     return accuracy_counts(t, y) / len(y), t.numpy()
+
+
+def mc_accuracy(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor, n_draws: int,
+                seed: int = 0) -> np.ndarray:
+    """Accuracy of ``n_draws`` random instances of the network's variation (each layer's
+    ``perturbation``; seeded, so repeatable), [n_draws]."""
+    net.eval()
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    accs = []
+    try:
+        for layer in net:
+            layer.perturb_eval = True
+        with torch.no_grad():
+            for _ in range(n_draws):
+                t = net(t_in.to(torch.float64))
+                accs.append(accuracy_counts(t, y) / len(y))
+    finally:
+        for layer in net:
+            layer.perturb_eval = False
+        torch.random.set_rng_state(state)
+    return np.asarray(accs)
 
 
 def train_network(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor,
