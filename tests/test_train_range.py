@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from toy_layers import toy_layer as _models
 
-from imcflow.fit.transient import FittedLayer, LayerPhysics
 from imcflow.pnn import PNNParams, rc_spike_membrane_exact
 from imcflow.pnn.physical import PhysicalRCSpikeLinear
 from imcflow.train.physical import PhysicalTrainConfig, build_network, train_network
@@ -27,12 +27,6 @@ def test_range_excess_is_zero_inside_and_squared_outside() -> None:
     assert float(layer.range_excess(t)) == 0.0
 
 
-def _models(n_in: int, n_out: int):
-    phys = LayerPhysics(sign=np.ones((n_out, n_in)), current_A=np.full((n_out, n_in), 1e-7),
-                        c_F=np.full(n_out, 1e-12), v0_V=1.3, v_th_V=0.82, T_s=1e-6, E_pos=3.0,
-                        E_neg=-2.0, i_dis_A=8.2e-7, beta_d=0.2)
-    return phys, FittedLayer(c_eff_F=(1e-12,) * n_out, v_th=1.0, beta_d=0.2, delay_in=0.0,
-                             delay_out=0.0, E_pos=3.0, E_neg=-2.0)
 
 
 def test_training_with_the_penalty_stays_inside_the_range() -> None:

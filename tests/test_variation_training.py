@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from toy_layers import toy_layer as _models
 
 from imcflow import pdk
-from imcflow.fit.transient import FittedLayer, LayerPhysics
 from imcflow.flow.variation import VariationConfig, layer_perturbations
 from imcflow.pnn import PNNParams
 from imcflow.pnn.physical import PhysicalRCSpikeLinear
@@ -97,12 +97,6 @@ def test_mc_accuracy_repeats_for_a_seed_and_equals_evaluate_without_variation():
     assert not net[0].perturb_eval  # evaluation mode restored
 
 
-def _models(n_in: int, n_out: int):
-    phys = LayerPhysics(sign=np.ones((n_out, n_in)), current_A=np.full((n_out, n_in), 1e-7),
-                        c_F=np.full(n_out, 1e-12), v0_V=1.3, v_th_V=0.82, T_s=1e-6, E_pos=3.0,
-                        E_neg=-2.0, i_dis_A=8.2e-7, beta_d=0.2)
-    return phys, FittedLayer(c_eff_F=(1e-12,) * n_out, v_th=1.0, beta_d=0.2, delay_in=0.0,
-                             delay_out=0.0, E_pos=3.0, E_neg=-2.0)
 
 
 def test_variation_aware_training_repeats_for_a_seed_and_sees_the_variation():
