@@ -27,6 +27,8 @@ def test_trim_moves_both_synapse_biases_toward_more_current_and_stays_in_range()
     up = trimmed(spec, 0.02).layers[0].synapse
     assert up.vb_n == pytest.approx(syn.vb_n + 0.02) and up.vb_p == pytest.approx(syn.vb_p - 0.02)
     assert trimmed(spec, 0.0) == spec
+    two = trimmed(spec, 0.02, -0.01).layers[0].synapse
+    assert two.vb_n == pytest.approx(syn.vb_n + 0.02) and two.vb_p == pytest.approx(syn.vb_p + 0.01)
     with pytest.raises(SpecError):
         trimmed(spec, -1.0)  # vb_n below 0 V
 
@@ -45,19 +47,22 @@ def test_study_trims_on_training_samples_and_repeats_from_cache(tmp_path):
                        ref_trim=ref[:2])
     pts = [Point("ss", 27.0)]
     study = run_study([net], tmp_path / "s", pts, coarse=(-0.03, 0.0, 0.03), fine=0.015,
-                      workers=2)
+                      knobs=1, workers=2)
     rows = study["networks"]["tiny"]["rows"]
     assert [r["label"] for r in rows] == [p.label for p in pts]
     for r in rows:
-        tried = {t["delta_V"]: t["rms_ns"] for t in r["trim_tried"]}
-        assert len(tried) == 5 and 0.0 in tried  # coarse grid and two fine neighbours
-        assert tried[r["trim_V"]] == min(tried.values()) <= tried[0.0]
+        tried = {(t["delta_n_V"], t["delta_p_V"]): t["rms_ns"] for t in r["trim_tried"]}
+        assert len(tried) == 5 and (0.0, 0.0) in tried  # coarse grid and two fine neighbours
+        assert all(dn == dp for dn, dp in tried)  # one knob
+        chosen = (r["trim_n_V"], r["trim_p_V"])
+        assert tried[chosen] == min(tried.values()) <= tried[(0.0, 0.0)]
         assert r["untrimmed"]["n_patterns"] == r["trimmed"]["n_patterns"] == 3
     # the slow corner moved the spikes, so some trim beats none on the training samples
-    assert rows[0]["trim_V"] > 0.0
-    again = run_study([net], tmp_path / "s", pts, coarse=(-0.03, 0.0, 0.03), fine=0.015)
+    assert rows[0]["trim_n_V"] > 0.0
+    again = run_study([net], tmp_path / "s", pts, coarse=(-0.03, 0.0, 0.03), fine=0.015,
+                      knobs=1)
     for a, b in zip(again["networks"]["tiny"]["rows"], rows, strict=True):
-        assert a["trim_V"] == b["trim_V"] and a["trimmed"]["reference_rms_ns"] == \
+        assert a["trim_n_V"] == b["trim_n_V"] and a["trimmed"]["reference_rms_ns"] == \
             b["trimmed"]["reference_rms_ns"]
         assert a["trimmed"]["n_simulated"] == 0  # every run a cache hit
     saved = json.loads((tmp_path / "s" / "study.json").read_text())

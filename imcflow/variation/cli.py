@@ -284,7 +284,9 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
               help="comma-separated temperatures, °C")
 @click.option("--mc-seeds", default=None,
               help="comma-separated mismatch seeds instead of the corner grid (at tt, 27 °C)")
-@click.option("--no-trim", is_flag=True, help="skip the per-point bias trim")
+@click.option("--trim", "knobs", type=click.IntRange(0, 2), default=1, show_default=True,
+              help="per-point bias trim: 0 none, 1 both synapse biases together, 2 then the "
+                   "PMOS bias on its own")
 @click.option("--n-test", type=click.IntRange(min=1), default=None,
               help="test samples (default: the flow's)")
 @click.option("--n-trim", type=click.IntRange(min=1), default=10, show_default=True,
@@ -292,7 +294,7 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="parallel ngspice runs (default: one per core)")
 def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds: str | None,
-            no_trim: bool, n_test: int | None, n_trim: int, workers: int | None) -> None:
+            knobs: int, n_test: int | None, n_trim: int, workers: int | None) -> None:
     """A finished flow's written-back networks (bottom-up and top-down) on the test set at
     every corner × temperature (or mismatch instance), untrimmed and with a per-point synapse
     bias trim chosen on training samples; resumable."""
@@ -308,7 +310,7 @@ def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds
         pts = pvt_points(_strs(corners), _floats(temperatures, "temperatures"))
     with progress.progress() as bar:
         task = bar.add_task("corner study", total=None, status="")
-        study = corner_study(flow_dir, out, pts, trim=not no_trim, n_test=n_test,
+        study = corner_study(flow_dir, out, pts, knobs=knobs, n_test=n_test,
                              n_trim=n_trim, workers=workers or default_workers(),
                              on_progress=lambda what: bar.update(task, status=what))
     for kind, net in study["networks"].items():
@@ -316,7 +318,7 @@ def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds
             u = r["untrimmed"]
             line = f"{kind:<10} {r['label']:<16} acc {_pct_or_dash(u.get('spice_acc'))}"
             if r.get("trimmed"):
-                line += (f"  trim {1e3 * r['trim_V']:+.0f} mV → acc "
+                line += (f"  trim {1e3 * r['trim_n_V']:+.0f} / {1e3 * r['trim_p_V']:+.0f} mV → acc "
                          f"{_pct_or_dash(r['trimmed'].get('spice_acc'))}")
             click.echo(line)
     click.echo(f"wrote {out}/study.json, report.md, report.html (wall {study['wall_s']:.0f} s)")

@@ -165,14 +165,14 @@ def corner_study_report(study: dict[str, Any]) -> Document:
     nets = study["networks"]
     doc.section("Setup", Table(["setting", "value"], [
         ["flow", study.get("flow") or "—"],
-        ["trim", "per point, on both synapse biases (vb_n + δ, vb_p − δ), chosen on "
-                 f"{next(iter(nets.values()), {}).get('n_trim', '—')} training samples"
-         if study["trim"] else "none"],
+        ["trim", f"per point, {study['trim_knobs']} knob(s) on the synapse biases (vb_n + δn, "
+                 f"vb_p − δp), chosen on {next(iter(nets.values()), {}).get('n_trim', '—')} "
+                 "training samples" if study["trim_knobs"] else "none"],
         ["trim grid (V)", f"{study['trim_coarse_V']}, then ±{study['trim_fine_V']:g} around "
                           "the best"],
         ["wall time (s)", _fmt(study.get("wall_s"), ".0f")]]))
     header = ["network", "point", "acc (%)", "RMSE vs PNN (ns)", "RMSE (% T)", "fired (%)",
-              "energy (pJ)", "trim δ (mV)", "trimmed acc (%)", "trimmed RMSE (ns)",
+              "energy (pJ)", "trim δn / δp (mV)", "trimmed acc (%)", "trimmed RMSE (ns)",
               "trimmed RMSE (% T)"]
     rows = []
     for kind, net in nets.items():
@@ -189,7 +189,8 @@ def corner_study_report(study: dict[str, Any]) -> Document:
                               ".0f"),
                          _fmt(None if u.get("energy_J") is None else 1e12 * u["energy_J"],
                               ".4g"),
-                         _fmt(None if r.get("trim_V") is None else 1e3 * r["trim_V"], ".0f"),
+                         "—" if r.get("trim_n_V") is None else
+                         f"{1e3 * r['trim_n_V']:+.0f} / {1e3 * r['trim_p_V']:+.0f}",
                          _fmt(None if tacc is None else 100 * tacc, ".0f"),
                          _fmt(t.get("reference_rms_ns"), ".3g"),
                          _fmt(None if t.get("reference_rms_ns") is None

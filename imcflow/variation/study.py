@@ -7,11 +7,14 @@ and top-down networks of a flow folder, each with its own post-layout netlist. A
 (:func:`~imcflow.variation.sweep.run_sweep`: parallel, cached by content, resumable after
 ``kill -9``) and is compared with the PNN each network was trained as.
 
-The trim is the one knob a chip would have for its synapse currents: both current-source gate
+The trim is the knob a chip would have for its synapse currents: both current-source gate
 biases moved together toward more current (``vb_n + δ``, ``vb_p − δ``, V; the same δ in every
-layer). It changes no layout, so every trimmed run uses the same post-layout netlist. δ is chosen
-per point on *training* samples only, by the output spike-time RMSE against the PNN: a coarse
-grid, then a finer one around its best; the test set is then run once at the chosen δ.
+layer), and optionally (two knobs) the PMOS bias on its own after that — at the demo's biases
+the corners shift NMOS and PMOS currents apart (DC, membrane at 1 V: I_n/I_p varies by
+e^±1.6 over the 15 PVT points), which one knob cannot undo. A trim changes no layout, so every
+trimmed run uses the same post-layout netlist. It is chosen per point on *training* samples
+only, by the output spike-time RMSE against the PNN: a coarse grid, then a finer one around
+its best; the test set is then run once at the chosen trim.
 """
 
 from __future__ import annotations
@@ -95,11 +98,13 @@ def load_network(flow: str | Path, kind: str, folder: str | Path, *, n_test: int
                         t_trim=t_trim, ref_trim=ex.predict(spec, fit, model, t_trim)[-1])
 
 
-def trimmed(spec: DesignSpec, delta: float) -> DesignSpec:
-    """``spec`` with every layer's synapse biases moved by ``delta`` V toward more current
-    (``vb_n + δ``, ``vb_p − δ``); :class:`SpecError` if that leaves the bias ranges."""
+def trimmed(spec: DesignSpec, delta: float, delta_p: float | None = None) -> DesignSpec:
+    """``spec`` with every layer's synapse biases moved toward more current: ``vb_n + δ`` and
+    ``vb_p − δ_p`` (V; ``δ_p`` defaults to ``δ``, the one-knob trim); :class:`SpecError` if that
+    leaves the bias ranges."""
+    dp = delta if delta_p is None else delta_p
     layers = tuple(dataclasses.replace(layer, synapse=dataclasses.replace(
-        layer.synapse, vb_n=layer.synapse.vb_n + delta, vb_p=layer.synapse.vb_p - delta))
+        layer.synapse, vb_n=layer.synapse.vb_n + delta, vb_p=layer.synapse.vb_p - dp))
         for layer in spec.layers)
     out = dataclasses.replace(spec, layers=layers)
     specmod.validate(out)
@@ -110,54 +115,70 @@ def _mv(delta: float) -> str:
     return f"{1e3 * delta:+.0f}mV"
 
 
+#: Second-knob offsets of the PMOS bias from the one-knob optimum, V (two-knob trim).
+PMOS_OFFSETS: tuple[float, ...] = (-0.04, -0.02, 0.02, 0.04)
+
+
 def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence[float] =
-              TRIM_COARSE, fine: float = TRIM_FINE, workers: int = 1, cache_dir: Path,
-              on_eval: Callable[[], None] | None = None) -> tuple[float, list[dict[str, Any]]]:
-    """The trim δ (V) of ``net`` at ``point`` with the least output spike-time RMSE against
-    the PNN on the training samples, and every δ tried (``delta_V``, ``rms_ns``; a failed
-    run counts as infinite error)."""
-    tried: dict[float, float] = {}
+              TRIM_COARSE, fine: float = TRIM_FINE, knobs: int = 1, workers: int = 1,
+              cache_dir: Path) -> tuple[tuple[float, float], list[dict[str, Any]]]:
+    """The trim (δ_n, δ_p) in V of ``net`` at ``point`` with the least output spike-time RMSE
+    against the PNN on the training samples, and every trim tried (``delta_n_V``,
+    ``delta_p_V``, ``rms_ns``; a failed run counts as infinite error).
 
-    def evaluate(d: float) -> float:
-        d = round(d, 4)
-        if d not in tried:
-            res = run_sweep(trimmed(net.spec, d), net.t_trim, [point],
-                            folder / point.label / _mv(d), subckts=net.subckts,
-                            reference=net.ref_trim, workers=workers, cache_dir=cache_dir)
+    One knob: δ_n = δ_p on the coarse grid, then ±``fine`` around its best. Two knobs (the
+    NMOS and PMOS biases apart, for corners that shift one polarity against the other): then
+    δ_p alone, :data:`PMOS_OFFSETS` and ±``fine`` around the best so far."""
+    if knobs not in (1, 2):
+        raise SpecError(f"trim knobs = {knobs}: choose 1 or 2")
+    tried: dict[tuple[float, float], float] = {}
+
+    def evaluate(dn: float, dp: float) -> float:
+        key = (round(dn, 4), round(dp, 4))
+        if key not in tried:
+            res = run_sweep(trimmed(net.spec, *key), net.t_trim, [point],
+                            folder / point.label / f"n{_mv(key[0])}_p{_mv(key[1])}",
+                            subckts=net.subckts, reference=net.ref_trim, workers=workers,
+                            cache_dir=cache_dir)
             rms = res.rows[0].get("reference_rms_ns")
-            tried[d] = math.inf if rms is None else float(rms)
-            if on_eval is not None:
-                on_eval()
-        return tried[d]
+            tried[key] = math.inf if rms is None else float(rms)
+        return tried[key]
 
-    best = min(coarse, key=evaluate)
-    for d in (best - fine, best + fine):
-        evaluate(d)
-    chosen = min(tried, key=lambda d: (tried[d], abs(d)))
-    return chosen, [{"delta_V": d, "rms_ns": tried[d]} for d in sorted(tried)]
+    def best() -> tuple[float, float]:
+        return min(tried, key=lambda k: (tried[k], abs(k[0]) + abs(k[1])))
 
-
-def n_trim_evals(coarse: Sequence[float] = TRIM_COARSE) -> int:
-    """Simulated δ per point (coarse grid and two fine neighbours), for progress bars."""
-    return len(coarse) + 2
+    for d in coarse:
+        evaluate(d, d)
+    b = best()[0]
+    for d in (b - fine, b + fine):
+        evaluate(d, d)
+    if knobs == 2:
+        bn, bp = best()
+        for off in PMOS_OFFSETS:
+            evaluate(bn, bp + off)
+        bn, bp = best()
+        for d in (bp - fine, bp + fine):
+            evaluate(bn, d)
+    return best(), [{"delta_n_V": k[0], "delta_p_V": k[1], "rms_ns": v}
+                    for k, v in sorted(tried.items())]
 
 
 def corner_study(flow: str | Path, out: str | Path, points: Sequence[Point], *,
-                 kinds: Sequence[str] = ("bottom_up", "top_down"), trim: bool = True,
+                 kinds: Sequence[str] = ("bottom_up", "top_down"), knobs: int = 1,
                  n_test: int | None = None, n_trim: int = N_TRIM, workers: int = 1,
                  on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run (or resume) the study of the finished flow in ``flow``; writes ``<out>/study.json``
     and ``<out>/report.{md,html}`` and returns the study. ``on_progress(what)`` is called after
-    every finished sweep."""
+    every finished sweep. ``knobs``: 0 (no trim), 1 or 2 (:func:`find_trim`)."""
     if not points:
         raise SpecError("give at least one corner/temperature point")
     nets = [load_network(flow, kind, out, n_test=n_test, n_trim=n_trim) for kind in kinds]
-    return run_study(nets, out, points, trim=trim, workers=workers, on_progress=on_progress,
+    return run_study(nets, out, points, knobs=knobs, workers=workers, on_progress=on_progress,
                      source=str(flow))
 
 
 def run_study(nets: Sequence[StudyNetwork], out: str | Path, points: Sequence[Point], *,
-              trim: bool = True, coarse: Sequence[float] = TRIM_COARSE, fine: float = TRIM_FINE,
+              knobs: int = 1, coarse: Sequence[float] = TRIM_COARSE, fine: float = TRIM_FINE,
               workers: int = 1, on_progress: Callable[[str], None] | None = None,
               source: str = "") -> dict[str, Any]:
     """The study of ``nets`` (see :func:`corner_study`); every run cached in ``<out>/cache``."""
@@ -168,7 +189,7 @@ def run_study(nets: Sequence[StudyNetwork], out: str | Path, points: Sequence[Po
     out = Path(out)
     cache = out / "cache"
     t0 = time.perf_counter()
-    study: dict[str, Any] = {"format": FORMAT, "flow": source, "trim": trim,
+    study: dict[str, Any] = {"format": FORMAT, "flow": source, "trim_knobs": knobs,
                              "trim_coarse_V": list(coarse), "trim_fine_V": fine,
                              "networks": {}}
     for net in nets:
@@ -183,14 +204,16 @@ def run_study(nets: Sequence[StudyNetwork], out: str | Path, points: Sequence[Po
             entry: dict[str, Any] = {"label": p.label, "corner": p.corner,
                                      "temperature": p.temperature, "mc_seed": p.mc_seed,
                                      "untrimmed": row}
-            if trim:
-                delta, tried = find_trim(net, p, out / kind / "trim", coarse=coarse, fine=fine,
-                                         workers=workers, cache_dir=cache)
-                res = run_sweep(trimmed(net.spec, delta), net.t_test, [p],
-                                out / kind / "trimmed" / p.label, subckts=net.subckts,
+            if knobs:
+                (dn, dp), tried = find_trim(net, p, out / kind / f"trim{knobs}", coarse=coarse,
+                                            fine=fine, knobs=knobs, workers=workers,
+                                            cache_dir=cache)
+                res = run_sweep(trimmed(net.spec, dn, dp), net.t_test, [p],
+                                out / kind / f"trimmed{knobs}" / p.label, subckts=net.subckts,
                                 labels=net.y_test, reference=net.ref_test, workers=workers,
                                 cache_dir=cache)
-                entry |= {"trim_V": delta, "trim_tried": tried, "trimmed": res.rows[0]}
+                entry |= {"trim_n_V": dn, "trim_p_V": dp, "trim_tried": tried,
+                          "trimmed": res.rows[0]}
                 if on_progress is not None:
                     on_progress(f"{kind} {p.label} trimmed")
             rows.append(entry)
