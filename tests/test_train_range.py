@@ -54,3 +54,19 @@ def test_training_with_the_penalty_stays_inside_the_range() -> None:
     free, held = worst(0.0), worst(100.0)
     assert free > 0.2            # left to itself the network drives membranes far outside
     assert held < 0.005          # with the penalty (and its margin) it stays inside
+
+
+def test_saturation_penalty_is_zero_for_late_outputs_and_positive_for_saturated_ones() -> None:
+    phys, fl = _models(2, 2)
+    net = build_network([(phys, fl)], seed=0)
+    layer = net[0]
+    t = torch.tensor([[0.0, 0.5]], dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.05, 0.05], [3.0, 3.0]], dtype=torch.float64))
+    raw_late, raw_sat = layer(t)[0]
+    assert raw_sat == layer.t_gate and raw_late > 0.1  # the second output fires at the gate
+    excess = layer.saturation_excess(t, margin=0.02)
+    assert float(excess) > 0
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.05, 0.05], [0.05, 0.05]], dtype=torch.float64))
+    assert float(layer.saturation_excess(t, margin=0.02)) == 0.0

@@ -218,7 +218,9 @@ def test_point_metrics():
     assert m["reference_rms_ns"] == pytest.approx(np.sqrt(0.01 / 4) * 1e3)
     assert m["baseline_rms_ns"] == pytest.approx(0.0)
     assert m["spice_acc"] == 1.0
-    assert ttfs_accuracy(np.array([[0.3, 0.2], [1.0, 1.0]]), np.array([1, 0])) == 1.0
+    # the earliest spike decides; a tie (here: neither fired) is no decision, whatever the label
+    assert ttfs_accuracy(np.array([[0.3, 0.2], [1.0, 1.0]]), np.array([1, 0])) == 0.5
+    assert ttfs_accuracy(np.array([[0.0, 0.0, 0.4], [0.0, 1e-4, 0.4]]), np.array([0, 0])) == 0.5
     with pytest.raises(ValueError):
         ttfs_accuracy(np.zeros((2, 2)), np.zeros(3))
 

@@ -13,8 +13,6 @@ from toy_layers import toy_layer as _models
 
 from imcflow import pdk
 from imcflow.flow.variation import VariationConfig, layer_perturbations
-from imcflow.pnn import PNNParams
-from imcflow.pnn.physical import PhysicalRCSpikeLinear
 from imcflow.pnn.variation import Perturbation, perturb
 from imcflow.spec import default_spec
 from imcflow.train.physical import (
@@ -81,29 +79,26 @@ def test_flow_sigmas_follow_from_the_spec_and_the_process_data():
     assert half.sigma_alpha == pytest.approx(p.sigma_alpha / 2)
 
 
-def _layer(pert: Perturbation | None) -> PhysicalRCSpikeLinear:
-    return PhysicalRCSpikeLinear(W.clone(), PNNParams(), alpha_d=ALPHA, beta_d=1.0, v_th=VTH,
-                                 perturbation=pert)
+def _toy_task(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (n, 4))
+    y = torch.as_tensor((x[:, 0] + x[:, 1] > x[:, 2] + x[:, 3]).astype(np.int64))
+    return torch.as_tensor(np.concatenate([x, np.zeros((n, 1))], axis=1)), y
 
 
 def test_mc_accuracy_repeats_for_a_seed_and_equals_evaluate_without_variation():
-    t = torch.rand(40, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    y = torch.randint(0, 2, (40,), generator=torch.Generator().manual_seed(4))
-    net = torch.nn.Sequential(_layer(Perturbation(sigma_syn=lambda w: torch.full_like(w, 0.3))))
+    t, y = _toy_task(60)
+    p = Perturbation(sigma_syn=lambda w: torch.full_like(w, 0.3), sigma_alpha=0.1)
+    net = build_network([_models(5, 4), _models(4, 2)], seed=2, perturbations=[p, p])
     a1, a2 = mc_accuracy(net, t, y, 20, seed=5), mc_accuracy(net, t, y, 20, seed=5)
     assert np.array_equal(a1, a2) and a1.std() > 0
-    plain = torch.nn.Sequential(_layer(Perturbation()))
+    plain = build_network([_models(5, 4), _models(4, 2)], seed=2)
     assert np.all(mc_accuracy(plain, t, y, 3) == evaluate(plain, t, y)[0])
     assert not net[0].perturb_eval  # evaluation mode restored
 
 
-
-
 def test_variation_aware_training_repeats_for_a_seed_and_sees_the_variation():
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, 1, (80, 4))
-    y = torch.as_tensor((x[:, 0] + x[:, 1] > x[:, 2] + x[:, 3]).astype(np.int64))
-    t_in = torch.as_tensor(np.concatenate([x, np.zeros((80, 1))], axis=1))
+    t_in, y = _toy_task(80)
     models = [_models(5, 4), _models(4, 2)]
     p = Perturbation(sigma_syn=lambda w: torch.full_like(w, 0.3), sigma_alpha=0.05,
                      sigma_vth=0.02)

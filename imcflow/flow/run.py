@@ -42,7 +42,7 @@ from imcflow.sim.characterize import (
 from imcflow.sim.dc import dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
-FLOW_VERSION = 4
+FLOW_VERSION = 5
 STAGES = ("spec", "layout", "dc", "characterize", "fit", "train", "writeback", "calibrate",
           "verify", "report")
 

@@ -117,6 +117,18 @@ class PhysicalRCSpikeLinear(nn.Module):
         v_min, v_max = self.membrane_range(t)
         return (torch.relu(lo - v_min) ** 2 + torch.relu(v_max - hi) ** 2).mean()
 
+    def saturation_excess(self, t: Tensor, margin: float = 0.0) -> Tensor:
+        """Mean squared shortfall of the unclipped output times below ``t_gate + margin``: an
+        output that would fire before its gate opens is saturated (it fires at the gate, tied
+        with every other saturated output, and its gradient is zero). Exact solver."""
+        w = self.realised_weight()
+        beta = None if self.beta_fn is None else self.beta_fn(w.detach())
+        raw, _ = rc_spike_physical(
+            t, w, self.params, beta=beta, alpha_d=self.alpha_d, beta_d=self.beta_d,
+            v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
+            t_gate=self.t_gate, solver="exact", clip=False, v_init=self.v_init)
+        return (torch.relu(self.t_gate + margin - raw) ** 2).mean()
+
     def forward(self, t: Tensor) -> Tensor:
         M = self.M if self.training else self.M_test
         offset = "random" if (self.training and self.random_offset) else 0.0

@@ -28,11 +28,20 @@ def spike_time_errors(t_model: np.ndarray, t_spice: np.ndarray, T_s: float,
             "max_ns": float(ae.max()) * T_s * 1e9, "bias_ns": float(e.mean()) * T_s * 1e9}
 
 
+#: Output times closer than this (normalised) are a tie.
+TIE_TOL = 1e-9
+
+
 def ttfs_accuracy(t_out: np.ndarray, labels: np.ndarray) -> float:
     """Classification accuracy of time-to-first-spike outputs: the predicted class of a sample
     is its earliest output spike (``argmin`` over [N, n_classes] normalised times; pass t = 1
-    for a neuron that did not fire; ties go to the lower index)."""
+    for a neuron that did not fire). A sample whose earliest time is shared by several outputs
+    (within :data:`TIE_TOL` — saturated outputs that all fire at the start of the fire phase,
+    or none firing) is not classified: it counts as wrong, since in silicon the tie is broken
+    by noise, not by an output's index."""
     t, y = np.asarray(t_out, dtype=float), np.asarray(labels)
     if t.ndim != 2 or y.shape != (t.shape[0],):
         raise ValueError(f"t_out must be [N, classes] and labels [N]; got {t.shape}, {y.shape}")
-    return float(np.mean(np.argmin(t, axis=1) == y))
+    first = t.min(axis=1, keepdims=True)
+    unique = (t <= first + TIE_TOL).sum(axis=1) == 1
+    return float(np.mean((np.argmin(t, axis=1) == y) & unique))

@@ -56,6 +56,9 @@ def weight_l2(weights: Iterable[torch.Tensor]) -> torch.Tensor:
     return total
 
 
-def accuracy_counts(t: torch.Tensor, y: torch.Tensor) -> int:
-    """Number of samples whose earliest output spike is the label (ties: lowest index)."""
-    return int((t.argmin(dim=1) == y).sum())
+def accuracy_counts(t: torch.Tensor, y: torch.Tensor, tie_tol: float = 1e-9) -> int:
+    """Number of samples whose earliest output spike is the label and no other output's
+    (within ``tie_tol``): a tie is not a decision (:func:`imcflow.report.metrics.ttfs_accuracy`)."""
+    first = t.min(dim=1, keepdim=True).values
+    unique = (t <= first + tie_tol).sum(dim=1) == 1
+    return int(((t.argmin(dim=1) == y) & unique).sum())

@@ -47,6 +47,10 @@ class PhysicalTrainConfig:
     noise_std: float = 0.01
     range_weight: float = 30.0
     range_margin: float = 0.05
+    #: weight of the output-saturation penalty (:meth:`PhysicalRCSpikeLinear.saturation_excess`)
+    #: and how far after its gate an output must fire (fraction of T)
+    saturation_weight: float = 30.0
+    saturation_margin: float = 0.02
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -166,14 +170,17 @@ def train_network(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor,
         total, correct = 0.0, 0
         for start in range(0, n, cfg.batch):
             idx = order[start:start + cfg.batch]
-            t, excess = t_in[idx], t_in.new_zeros(())
-            for layer in net:
+            t, excess, saturated = t_in[idx], t_in.new_zeros(()), t_in.new_zeros(())
+            for k, layer in enumerate(net):
                 if cfg.range_weight and layer.v_range is not None:
                     excess = excess + layer.range_excess(t, cfg.range_margin)
+                if cfg.saturation_weight and k == len(net) - 1:
+                    # saturated outputs tie at the gate: no class, no gradient
+                    saturated = layer.saturation_excess(t, cfg.saturation_margin)
                 t = layer(t)
             loss, _ = spike_time_loss(t, y[idx], tau_soft=cfg.tau_soft, gamma1=cfg.gamma1,
                                       t_ref=cfg.t_ref)
-            loss = loss + cfg.range_weight * excess
+            loss = loss + cfg.range_weight * excess + cfg.saturation_weight * saturated
             if cfg.weight_decay:
                 loss = loss + cfg.weight_decay * weight_l2([m.weight for m in net])
             opt.zero_grad()
