@@ -124,7 +124,8 @@ def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence
               cache_dir: Path) -> tuple[tuple[float, float], list[dict[str, Any]]]:
     """The trim (δ_n, δ_p) in V of ``net`` at ``point`` with the least output spike-time RMSE
     against the PNN on the training samples, and every trim tried (``delta_n_V``,
-    ``delta_p_V``, ``rms_ns``; a failed run counts as infinite error).
+    ``delta_p_V``, ``rms_ns``; a failed run, or a bias pushed out of its range, counts as
+    infinite error).
 
     One knob: δ_n = δ_p on the coarse grid, then ±``fine`` around its best. Two knobs (the
     NMOS and PMOS biases apart, for corners that shift one polarity against the other): then
@@ -136,7 +137,12 @@ def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence
     def evaluate(dn: float, dp: float) -> float:
         key = (round(dn, 4), round(dp, 4))
         if key not in tried:
-            res = run_sweep(trimmed(net.spec, *key), net.t_trim, [point],
+            try:
+                spec = trimmed(net.spec, *key)
+            except SpecError:  # a bias outside its range is not a trim the chip has
+                tried[key] = math.inf
+                return tried[key]
+            res = run_sweep(spec, net.t_trim, [point],
                             folder / point.label / f"n{_mv(key[0])}_p{_mv(key[1])}",
                             subckts=net.subckts, reference=net.ref_trim, workers=workers,
                             cache_dir=cache_dir)
@@ -145,7 +151,8 @@ def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence
         return tried[key]
 
     def best() -> tuple[float, float]:
-        return min(tried, key=lambda k: (tried[k], abs(k[0]) + abs(k[1])))
+        k = min(tried, key=lambda k: (tried[k], abs(k[0]) + abs(k[1])))
+        return k if math.isfinite(tried[k]) else (0.0, 0.0)  # nothing ran: no trim
 
     for d in coarse:
         evaluate(d, d)
