@@ -11,7 +11,7 @@ import pytest
 
 from imcflow import spec as S
 from imcflow.errors import SpecError
-from imcflow.variation.study import StudyNetwork, run_study, trimmed
+from imcflow.variation.study import StudyNetwork, find_trim, run_study, trimmed
 from imcflow.variation.sweep import Point, output_times, run_sweep
 
 PATTERNS = np.array([[0.1, np.inf], [0.3, 0.6], [0.0, 0.2]])
@@ -69,3 +69,15 @@ def test_study_trims_on_training_samples_and_repeats_from_cache(tmp_path):
     assert saved["format"] == "imcflow-corner-study"
     assert "trimmed RMSE" in (tmp_path / "s" / "report.md").read_text()
     assert (tmp_path / "s" / "figures" / "corners.png").stat().st_size > 1000
+
+
+def test_a_trim_out_of_the_bias_range_counts_as_failed_and_none_left_means_no_trim(tmp_path):
+    spec = tiny_spec()
+    net = StudyNetwork(kind="tiny", spec=spec, subckts=None, t_test=PATTERNS,
+                       y_test=np.zeros(3, dtype=int), ref_test=np.ones((3, 1)),
+                       t_trim=PATTERNS, ref_trim=np.ones((3, 1)))
+    # vb_n = 0.57 V, vb_p = 1.0 V in [0, 1.95] V: every δ tried here leaves a range
+    chosen, tried = find_trim(net, Point("tt", 27.0), tmp_path, coarse=(-0.9, -0.8), fine=2.0,
+                              cache_dir=tmp_path / "cache")
+    assert chosen == (0.0, 0.0) and all(t["rms_ns"] == float("inf") for t in tried)
+    assert len(tried) == 4 and not (tmp_path / "cache").exists()
