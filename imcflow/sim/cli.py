@@ -171,8 +171,8 @@ def dc_cmd(spec_file: Path, widths: str | None, corner: str | None,
     from imcflow.sim.dc import dc_characterize, load_dc  # noqa: PLC0415
 
     s = specmod.load(spec_file)
-    ws = _floats(widths, "widths") if widths else None
-    sw = _floats(sweep, "sweep") if sweep else None
+    ws = parse_floats(widths, "widths") if widths else None
+    sw = parse_floats(sweep, "sweep") if sweep else None
     if sw is not None and len(sw) != 3:
         raise SpecError("--sweep needs start,stop,step")
     dest = dc_characterize(s, out, widths=ws, corner=corner, temperature=temperature,
@@ -186,7 +186,8 @@ def dc_cmd(spec_file: Path, widths: str | None, corner: str | None,
     click.echo(f"wrote {dest}")
 
 
-def _floats(text: str, what: str) -> list[float]:
+def parse_floats(text: str, what: str) -> list[float]:
+    """Comma-separated finite numbers of option ``--what``; :class:`SpecError` otherwise."""
     try:
         vals = [float(tok) for tok in text.split(",")]
     except ValueError:

@@ -4,7 +4,6 @@ studies."""
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import click
 from imcflow import progress
 from imcflow import spec as specmod
 from imcflow.errors import SimulationError, SpecError
+from imcflow.sim.cli import parse_floats as _floats
 from imcflow.sim.engines import DEFAULT_TIMEOUT, ENGINES
 
 
@@ -23,15 +23,6 @@ def _ints(text: str, what: str) -> list[int]:
     except ValueError:
         raise SpecError(f"--{what} {text!r}: expected comma-separated integers") from None
 
-
-def _floats(text: str, what: str) -> list[float]:
-    try:
-        vals = [float(tok) for tok in text.split(",")]
-    except ValueError:
-        raise SpecError(f"--{what} {text!r}: expected comma-separated numbers") from None
-    if not all(math.isfinite(v) for v in vals):
-        raise SpecError(f"--{what}: values must be finite")
-    return vals
 
 
 def _strs(text: str) -> list[str]:
