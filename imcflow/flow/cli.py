@@ -11,6 +11,7 @@ from imcflow import jsonio
 from imcflow import spec as specmod
 from imcflow.errors import DataError
 from imcflow.fit.pipeline import NetworkFit, fit_network
+from imcflow.flow import STAGES
 from imcflow.progress import console
 from imcflow.sim.characterize import load_dataset
 from imcflow.sim.dc import load_dc
@@ -60,17 +61,16 @@ def _run(out: Path, workers: int, stop_after: str | None, spec_file: Path | None
                    "input (features + a bias spike) and output sizes")
 @click.option("--split-seed", type=click.IntRange(0, 2**31 - 1), default=None,
               help="seed of the train/test split (default 0)")
-@click.option("--stop-after", type=click.Choice(
-    ["spec", "layout", "dc", "characterize", "fit", "train", "writeback", "calibrate", "verify",
-     "report"]),
-    default=None, help="stop after this stage")
+@click.option("--stop-after", type=click.Choice(list(STAGES)), default=None,
+              help="stop after this stage")
 @click.option("--variation-aware", is_flag=True,
               help="train against the circuit's mismatch and a residual corner spread "
                    "(imcflow.flow.variation); compare with a nominal flow by imcflow corners")
 def flow(out: Path, workers: int, spec_file: Path | None, patterns: int | None,
          dataset: str | None, split_seed: int | None, stop_after: str | None,
          variation_aware: bool) -> None:
-    """The main job: spec → layout/DRC/LVS/extraction → characterization → fit → train →
+    """The main job: spec → DC sweeps → placeholder widths → layout/DRC/LVS/extraction →
+    characterization → fit → train →
     write-back → SPICE calibration → verification → report. Cached per stage."""
     res = _run(out, workers, stop_after, spec_file, patterns, dataset, split_seed,
                variation_aware=variation_aware)

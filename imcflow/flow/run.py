@@ -24,9 +24,11 @@ from imcflow import atomicio
 from imcflow import spec as specmod
 from imcflow.errors import FitError
 from imcflow.extract.signoff import post_layout
-from imcflow.fit.physics import dc_widths
+from imcflow.fit.physics import dc_widths, fit_dc
 from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_network, fit_problems
+from imcflow.flow import STAGES
 from imcflow.flow import experiment as ex
+from imcflow.flow.placeholders import size_placeholders
 from imcflow.flow.variation import VariationConfig
 from imcflow.jsonio import plain
 from imcflow.netlist.cells import network_subckts
@@ -43,8 +45,9 @@ from imcflow.sim.dc import dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
 FLOW_VERSION = 5
-STAGES = ("spec", "layout", "dc", "characterize", "fit", "train", "writeback", "calibrate",
-          "verify", "report")
+#: A neuron whose placeholder widths fire it inside its validated range in fewer than this
+#: fraction of the characterization patterns has its widths resized (:mod:`.placeholders`).
+PLACEHOLDER_MIN_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,10 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     def done(name: str) -> bool:
         return stop_after == name
 
+    def char_patterns(spec: specmod.DesignSpec) -> np.ndarray:
+        return np.concatenate([random_patterns(spec.n_inputs, cfg.char_patterns,
+                                               cfg.char_seed), extreme_patterns(spec)])
+
     # 1. spec -------------------------------------------------------------------------------
     def s_spec(folder: Path) -> dict:
         spec = specmod.load(cfg.spec_file) if cfg.spec_file else specmod.default_spec()
@@ -168,19 +175,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("spec"):
         return r.results
 
-    # 2. layout, DRC, LVS, extraction ---------------------------------------------------------
-    def s_layout(folder: Path) -> dict:
-        pl = post_layout(spec, folder).to_dict()
-        with console.status("measuring the membrane capacitances (ngspice)"):
-            c = measure_membranes(spec, Path(pl["spice"]).read_text())
-        return pl | {"spice_sha256": _sha(pl["spice"]), "membrane_C": c.to_dict()}
-
-    r.stage("layout", {}, ("spec",), s_layout)
-    post_spice = Path(r.results["layout"]["spice"]).read_text()
-    if done("layout"):
-        return r.results
-
-    # 3. DC sweeps ----------------------------------------------------------------------------
+    # 2. DC sweeps ----------------------------------------------------------------------------
     def s_dc(folder: Path) -> dict:
         path = dc_characterize(spec, folder / "dc.npz", widths=widths)
         return {"path": str(path), "sha256": _sha(path)}
@@ -190,7 +185,38 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("dc"):
         return r.results
 
-    # 4. characterization, pre- and post-layout, same patterns ---------------------------------
+    # 3. placeholder widths that exercise every neuron -----------------------------------------
+    def s_placeholders(folder: Path) -> dict:
+        sized, excitation = size_placeholders(spec, fit_dc(spec, load_dc(r.results["dc"]["path"])),
+                                              char_patterns(spec))
+        path = folder / "spec.json"
+        specmod.save(sized, path)
+        return {"path": str(path), "sha256": _sha(path), "resized": sized != spec,
+                "layers": [e.to_dict() for e in excitation]}
+
+    r.stage("placeholders", {"min_fraction": PLACEHOLDER_MIN_FRACTION}, ("spec", "dc"),
+            s_placeholders)
+    if r.results["placeholders"]["resized"]:
+        spec = specmod.load(r.results["placeholders"]["path"])
+        layout_settings = {"placeholders": r.results["placeholders"]["sha256"]}
+    else:
+        layout_settings = {}
+    if done("placeholders"):
+        return r.results
+
+    # 4. layout, DRC, LVS, extraction ---------------------------------------------------------
+    def s_layout(folder: Path) -> dict:
+        pl = post_layout(spec, folder).to_dict()
+        with console.status("measuring the membrane capacitances (ngspice)"):
+            c = measure_membranes(spec, Path(pl["spice"]).read_text())
+        return pl | {"spice_sha256": _sha(pl["spice"]), "membrane_C": c.to_dict()}
+
+    r.stage("layout", layout_settings, ("spec",), s_layout)
+    post_spice = Path(r.results["layout"]["spice"]).read_text()
+    if done("layout"):
+        return r.results
+
+    # 5. characterization, pre- and post-layout, same patterns ---------------------------------
     def s_char(folder: Path) -> dict:
         out = {}
         for label, subckts in (("pre", None), ("post", post_spice)):
@@ -205,14 +231,13 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
             out[f"{label}_sha256"] = _sha(path)
         return out
 
-    patterns = np.concatenate([random_patterns(spec.n_inputs, cfg.char_patterns, cfg.char_seed),
-                               extreme_patterns(spec)])
+    patterns = char_patterns(spec)
     r.stage("characterize", {"n": cfg.char_patterns, "seed": cfg.char_seed, "extremes": True},
             ("spec", "layout"), s_char)
     if done("characterize"):
         return r.results
 
-    # 5. fit ----------------------------------------------------------------------------------
+    # 6. fit ----------------------------------------------------------------------------------
     def s_fit(folder: Path) -> dict:
         dc = load_dc(r.results["dc"]["path"])
         char = load_dataset(r.results["characterize"]["post"])
@@ -235,7 +260,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("fit"):
         return r.results
 
-    # 6. train bottom-up and top-down ---------------------------------------------------------
+    # 7. train bottom-up and top-down ---------------------------------------------------------
 
     def s_train(folder: Path) -> dict:
         out = {}
@@ -261,7 +286,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("train"):
         return r.results
 
-    # 7. write-back: widths, fingers and (bottom-up) measured MIM sizing ----------------------
+    # 8. write-back: widths, fingers and (bottom-up) measured MIM sizing ----------------------
     def s_writeback(folder: Path) -> dict:
         out = {}
         for kind in ex.KINDS:
@@ -281,7 +306,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("writeback"):
         return r.results
 
-    # 8. calibrate (SPICE scale searches) ------------------------------------------------------
+    # 9. calibrate (SPICE scale searches) ------------------------------------------------------
     def s_cal(folder: Path) -> dict:
         out = {}
         for kind in ex.KINDS:
@@ -304,7 +329,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("calibrate"):
         return r.results
 
-    # 9. verify on the held-out test set -------------------------------------------------------
+    # 10. verify on the held-out test set -------------------------------------------------------
     def s_verify(folder: Path) -> dict:
         out = {}
         for kind in ex.KINDS:
@@ -325,7 +350,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     if done("verify"):
         return r.results
 
-    # 10. report -------------------------------------------------------------------------------
+    # 11. report -------------------------------------------------------------------------------
     def s_report(folder: Path) -> dict:
         from imcflow.report.flow_report import build_report
 
