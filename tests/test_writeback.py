@@ -78,6 +78,12 @@ def test_dips_in_the_table_are_avoided():
     assert w[0] == 1.0 and np.all(np.diff(i) > 0)
     widths, _ = weights_to_widths(np.array([[0.5]]), dm, finger_range_um=(0.42, 5.0))
     assert widths[0, 0] >= 1.0
+    # a dip near the top (a model bin at 4.9 µm) leaves the wide stretch below it in use
+    top = DeviceModel(widths_um=(1.0, 2.0, 3.0, 4.0, 4.9, 5.0),
+                      i_n_A=(1e-7, 2e-7, 3e-7, 4e-7, 3.9e-7, 4.1e-7), i_p_A=(1e-7,) * 6,
+                      c_eff_F=(1e-12,), v_th_V=0.87, T_s=1e-6)
+    w, _ = top.table(True, (1.0, 5.0))
+    assert (w[0], w[-1]) == (1.0, 4.0)
     flat = DeviceModel(widths_um=(1.0, 2.0), i_n_A=(1e-7, 1e-7), i_p_A=(1e-7, 2e-7),
                        c_eff_F=(1e-12,), v_th_V=0.87, T_s=1e-6)
     with pytest.raises(SpecError, match="does not grow"):

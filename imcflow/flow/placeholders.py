@@ -14,10 +14,12 @@ counts the patterns in which it fires inside the phase and stays inside the vali
 range. A neuron below ``min_fraction`` of the patterns gets its positive and its negative
 widths scaled by the pair of factors (signs and relative sizes within each kept; per-finger
 widths inside the DC-swept range, so a narrow finger's current can only be removed, not shrunk)
-that fires it inside that range in the most patterns; a row with no positive width cannot fire
-at all, so its largest width becomes positive first. Layer k + 1 is judged on layer k's
-predicted outputs after layer k's rows are settled. A layer that already exercises every neuron
-is left as it is (the demo's placeholders are).
+nearest to (1, 1) that fires it inside that range in ``target_fraction`` of the patterns (or
+in the most patterns, where no pair reaches that): large changes move the neuron's membrane
+capacitance and coupling away from what the other neurons of its layer see. A row with no
+positive width cannot fire at all, so its largest width becomes positive first. Layer k + 1
+is judged on layer k's predicted outputs after layer k's rows are settled. A layer that already
+exercises every neuron is left as it is (the demo's placeholders are).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def _distance(s_pos: float, s_neg: float) -> float:
 
 
 def size_placeholders(spec: DesignSpec, ldcs: list[LayerDC], patterns: np.ndarray,
-                      min_fraction: float = 0.2
+                      min_fraction: float = 0.2, target_fraction: float = 0.35
                       ) -> tuple[DesignSpec, list[LayerExcitation]]:
     """``spec`` with the rows of widths that under-exercise their neuron rescaled (see the
     module doc), and what was measured per layer. ``patterns``: the characterization's input
@@ -144,16 +146,17 @@ def size_placeholders(spec: DesignSpec, ldcs: list[LayerDC], patterns: np.ndarra
                 flipped.append(int(i))
         scale = np.ones((layer.n_out, 2))
         if np.any(todo):
-            best = np.full(layer.n_out, -1)
-            dist = np.zeros(layer.n_out)
-            for s_pos in SCALES:
-                for s_neg in (0.0, *SCALES):
-                    _, ok_s = _layer_response(_scaled(layer, ldc, base, s_pos, s_neg), ldc,
-                                              spec.T, t_in)
-                    count, d = ok_s.sum(axis=0), _distance(s_pos, s_neg)
-                    # more patterns win; at equal count the factors nearer the placeholder
-                    better = todo & ((count > best) | ((count == best) & (d < dist)))
-                    scale[better], best[better], dist[better] = (s_pos, s_neg), count[better], d
+            # every pair's count per neuron; the nearest pair that reaches the target wins,
+            # else the pair with the most patterns (nearest among equals)
+            pairs = [(sp, sn) for sp in SCALES for sn in (0.0, *SCALES)]
+            counts = np.array([_layer_response(_scaled(layer, ldc, base, sp, sn), ldc, spec.T,
+                                               t_in)[1].sum(axis=0) for sp, sn in pairs])
+            dist = np.array([_distance(sp, sn) for sp, sn in pairs])
+            target = np.ceil(target_fraction * len(t_in))
+            for i in np.nonzero(todo)[0]:
+                c = np.minimum(counts[:, i], target)
+                k = min(range(len(pairs)), key=lambda k: (-c[k], dist[k]))
+                scale[i] = pairs[k]
             rows = [_realise(np.where(base[i] > 0, base[i] * scale[i, 0], base[i] * scale[i, 1]),
                              ldc) if todo[i] else (base[i], np.asarray(layer.fingers[i]))
                     for i in range(layer.n_out)]

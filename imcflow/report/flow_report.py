@@ -282,6 +282,22 @@ def _wiring_table(layout: dict) -> Table:
                          "inside a MIM, where magic counts that area as wiring)")
 
 
+def _placeholder_table(placeholders: dict | None) -> list[object]:
+    """Which neurons' placeholder widths the flow resized before layout, and why."""
+    if not placeholders or not placeholders.get("resized"):
+        return []
+    rows = [[e["name"], i, f"{b:.0%}", f"{a:.0%}", f"{s[0]:.2g} / {s[1]:.2g}",
+             "yes" if i in e["flipped"] else ""]
+            for e in placeholders["layers"]
+            for i, (b, a, s) in enumerate(zip(e["before"], e["after"], e["scale"], strict=True))
+            if tuple(s) != (1.0, 1.0) or i in e["flipped"]]
+    return [Table(["layer", "neuron", "fires in range (spec widths)", "(resized)",
+                   "scale + / −", "sign flipped"], rows,
+                  caption="Placeholder widths resized before layout so that the "
+                          "characterization exercises every neuron (predicted with the DC "
+                          "model; imcflow.flow.placeholders). Training replaces them.")]
+
+
 def _pre_post(char: dict, spec: DesignSpec) -> list[object]:
     pre, post = load_dataset(char["pre"]), load_dataset(char["post"])
     rows = []
@@ -323,6 +339,7 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
                 f"{layout['drc_violations']}, LVS: {layout['lvs_devices']} devices matched.",
                 Figure("layout", png, "Layout of the characterized network"),
                 _wiring_table(layout),
+                *_placeholder_table(results.get("placeholders")),
                 *_pre_post(results["characterize"], spec))
     doc.section("Fitted parameters", *_fit_tables(fit, spec, layout),
                 _dc_figure(results["dc"]["path"], fit),

@@ -94,9 +94,11 @@ class DeviceModel:
         lo, hi = finger_range_um
         m = (w >= lo - 1e-9) & (w <= hi + 1e-9)
         w, i = w[m], i[m]
-        bad = np.nonzero(np.diff(i) <= 0)[0]
-        if bad.size:
-            w, i = w[bad[-1] + 1:], i[bad[-1] + 1:]
+        # runs over which the current grows strictly, split at every dip; keep the widest
+        cuts = np.nonzero(np.diff(i) <= 0)[0] + 1
+        runs = np.split(np.arange(w.size), cuts)
+        run = max(runs, key=lambda r: (w[r[-1]] - w[r[0]] if r.size else -1.0, r.size))
+        w, i = w[run], i[run]
         if w.size < 2:
             kind = "NMOS" if positive else "PMOS"
             raise SpecError(f"{kind} finger current does not grow over [{lo:g}, {hi:g}] µm; "
