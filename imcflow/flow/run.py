@@ -48,6 +48,8 @@ FLOW_VERSION = 5
 #: A neuron whose placeholder widths fire it inside its validated range in fewer than this
 #: fraction of the characterization patterns has its widths resized (:mod:`.placeholders`).
 PLACEHOLDER_MIN_FRACTION = 0.2
+#: ... and gets the smallest resize that fires it so in this fraction.
+PLACEHOLDER_TARGET_FRACTION = 0.35
 
 
 @dataclass(frozen=True)
@@ -187,14 +189,16 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
 
     # 3. placeholder widths that exercise every neuron -----------------------------------------
     def s_placeholders(folder: Path) -> dict:
-        sized, excitation = size_placeholders(spec, fit_dc(spec, load_dc(r.results["dc"]["path"])),
-                                              char_patterns(spec))
+        sized, excitation = size_placeholders(
+            spec, fit_dc(spec, load_dc(r.results["dc"]["path"])), char_patterns(spec),
+            min_fraction=PLACEHOLDER_MIN_FRACTION, target_fraction=PLACEHOLDER_TARGET_FRACTION)
         path = folder / "spec.json"
         specmod.save(sized, path)
         return {"path": str(path), "sha256": _sha(path), "resized": sized != spec,
                 "layers": [e.to_dict() for e in excitation]}
 
-    r.stage("placeholders", {"min_fraction": PLACEHOLDER_MIN_FRACTION}, ("spec", "dc"),
+    r.stage("placeholders", {"min_fraction": PLACEHOLDER_MIN_FRACTION,
+                             "target_fraction": PLACEHOLDER_TARGET_FRACTION}, ("spec", "dc"),
             s_placeholders)
     if r.results["placeholders"]["resized"]:
         spec = specmod.load(r.results["placeholders"]["path"])
