@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -73,6 +74,16 @@ def test_stimuli_have_fixed_shape_and_encode_the_time():
     assert all(v == spec.vdd for _, v in st["vinb1"])
     times = [t for t, _ in st["vin3"]]
     assert times == sorted(times) and times[1] > 0
+
+
+@pytest.mark.parametrize("T", [0.5e-6, 1e-6])
+def test_spikes_at_the_phase_edges_keep_pwl_times_increasing(T):
+    """ngspice refuses a PWL whose times go back (its ``alter`` fails): a spike in the last
+    half edge of the phase used to end after the phase did."""
+    spec = dataclasses.replace(S.default_spec(), T=T)
+    for pts in stimuli(spec, np.array([0.9999, 0.99999, 1.0 - 1e-12, 0.0, 1e-9])).values():
+        times = [t for t, _ in pts]
+        assert np.all(np.diff(times) > 0), times
 
 
 @pytest.mark.parametrize("pattern", [[0.1] * 4, [0.1, 0.2, -0.5, 0.1, 0.1],

@@ -69,7 +69,9 @@ def spike_pwl(spec: DesignSpec, t_norm: float, inverted: bool = False) -> list[t
     if t_norm >= 1.0:  # no spike: keep the shape (5 points), stay low
         return [(0.0, lo), (T, lo), (T + e, lo), (2 * T, lo), (2 * T + e, lo)]
     t_abs = T * (1.0 + t_norm)
-    t_on = max(t_abs - e / 2, e)  # the edge never starts at t = 0 (DC operating point)
+    # the edge never starts at t = 0 (DC operating point) and ends an edge before the phase
+    # does (a spike at t_norm > 1 − e/2T would otherwise give ngspice non-monotonic PWL times)
+    t_on = min(max(t_abs - e / 2, e), 2 * T - 2 * e)
     return [(0.0, lo), (t_on, lo), (t_on + e, hi), (2 * T, hi), (2 * T + e, lo)]
 
 
