@@ -107,3 +107,20 @@ def test_writeback_spec_validates_and_is_deterministic():
 def test_too_large_weight_is_a_clear_error():
     with pytest.raises(SpecError, match="larger membrane capacitor"):
         weights_to_widths(np.array([[1e4]]), _model(1))
+
+
+def test_weights_beyond_64_fingers_are_realised_at_the_limit():
+    """A weak device (here a PMOS finger of 1/400 of the unit current) bounds the weight the
+    hardware can hold; the quantizer realises that bound instead of failing the write-back."""
+    dm = DeviceModel(widths_um=(1.0, 2.0, 5.0), i_n_A=(1e-7, 2e-7, 5e-7),
+                     i_p_A=(5e-10, 1e-9, 2.5e-9), c_eff_F=(1e-12,), v_th_V=1.0, T_s=1e-6)
+    w_max_neg = float(dm.max_weight(False)[0])
+    assert w_max_neg == pytest.approx(64 * 2.5e-9 / 1e-6)
+    with pytest.raises(SpecError, match="fingers"):
+        weights_to_widths(np.array([[-0.7]]), dm)
+    q = quantize_weights(np.array([[-0.7, 0.3, -0.5 * w_max_neg]]), dm)
+    assert q[0, 0] == pytest.approx(-w_max_neg, rel=1e-6)
+    assert q[0, 1] == pytest.approx(0.3, rel=0.01)
+    assert q[0, 2] == pytest.approx(-0.5 * w_max_neg, rel=0.02)
+    widths, fingers = weights_to_widths(q, dm)
+    assert fingers[0, 0] == 64 and widths[0, 0] == pytest.approx(-320.0)

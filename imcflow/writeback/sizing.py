@@ -84,6 +84,13 @@ class DeviceModel:
         """Current (A) of weight 1 per neuron: C_eff · V_th / T."""
         return np.asarray(self.c_eff_F) * self.v_th_V / self.T_s
 
+    def max_weight(self, positive: bool,
+                   finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
+        """The largest weight magnitude of one sign the devices realise, per neuron [n_out]:
+        :data:`MAX_FINGERS` fingers of the widest usable width."""
+        _, i = self.table(positive, _device_range(finger_range_um))
+        return MAX_FINGERS * float(i[-1]) / self.unit_current()
+
     def table(self, positive: bool, finger_range_um: tuple[float, float] = FINGER_RANGE_UM
               ) -> tuple[np.ndarray, np.ndarray]:
         """(widths, finger currents) usable for write-back: inside ``finger_range_um`` and, where
@@ -189,7 +196,14 @@ def widths_to_weights(widths_um: np.ndarray, fingers: np.ndarray, dm: DeviceMode
 
 def quantize_weights(weight: np.ndarray, dm: DeviceModel, *,
                      finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
-    """The weights the hardware realises after sizing (grid, minimum finger, finger count)."""
+    """The weights the hardware realises after sizing (grid, minimum finger, finger count); a
+    weight beyond what :data:`MAX_FINGERS` fingers carry is realised at that limit (at sf, 0 °C
+    with 1 µm channels a PMOS finger carries 1/400 of the unit current)."""
+    w = np.asarray(weight, dtype=float)
+    hi = dm.max_weight(True, finger_range_um)[:, None]
+    lo = -dm.max_weight(False, finger_range_um)[:, None]
+    # the largest weight that still needs at most MAX_FINGERS after rounding
+    weight = np.clip(w, lo * (1 - 1e-9), hi * (1 - 1e-9))
     widths, fingers = weights_to_widths(weight, dm, finger_range_um=finger_range_um)
     return widths_to_weights(widths, fingers, dm)
 
