@@ -39,7 +39,9 @@ def _summary(verifs: dict[str, dict], cals: dict[str, dict], trains: dict[str, d
                      m["fired_agreement"], f"{v['spice_acc'] * 100:.0f} %",
                      f"{v['model_acc'] * 100:.0f} %", f"{trains[kind]['test_acc'] * 100:.0f} %",
                      _variation_acc(trains[kind].get("variation_acc")),
-                     f"{c['s_pos']:.3f} / {c['s_neg']:.3f}"])
+                     f"{c['s_pos']:.3f} / {c['s_neg']:.3f}"
+                     + ("" if c.get("converged", True) else
+                        f" (search stopped after {len(c['candidates'])} evaluations)")])
     bu, td = verifs["bottom_up"]["metrics"]["rms_ns"], verifs["top_down"]["metrics"]["rms_ns"]
     ratio = td / bu if bu > 0 else float("inf")
     v0 = verifs["bottom_up"]

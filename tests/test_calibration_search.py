@@ -1,0 +1,60 @@
+"""The top-down 2-D scale search runs to its finest step, wherever the optimum lies (the SPICE
+evaluation replaced by a known bowl, so no ngspice)."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from imcflow.flow import experiment as ex
+
+
+@pytest.fixture
+def bowl(monkeypatch):
+    """calibrate() with SPICE replaced: the 'RMSE' of scales (sp, sn) is their distance from
+    ``optimum``; returns the list of evaluated pairs."""
+    evaluated = []
+    state = {"optimum": (1.0, 1.0)}
+
+    def scaled_spec(spec, fit, model, sp, sn, name):
+        return (sp, sn)
+
+    def spice_run(ws, folder, calib, cfg):
+        evaluated.append(ws)
+        return ws, None
+
+    def output_rmse(target, ds):
+        return float(np.hypot(ds[0] - state["optimum"][0], ds[1] - state["optimum"][1]))
+
+    monkeypatch.setattr(ex, "scaled_spec", scaled_spec)
+    monkeypatch.setattr(ex, "spice_run", spice_run)
+    monkeypatch.setattr(ex, "output_rmse", output_rmse)
+    monkeypatch.setattr(ex, "predict", lambda *a, **k: [np.zeros((1, 1))])
+    return state, evaluated
+
+
+def _calibrate(cfg: ex.ExperimentConfig, tmp_path) -> ex.Calibration:
+    data = SimpleNamespace(t_train=np.zeros((8, 5)))
+    model = SimpleNamespace(kind="top_down")
+    return ex.calibrate(None, None, model, data, cfg, tmp_path)
+
+
+@pytest.mark.parametrize("optimum", [(0.23, 1.71), (1.0, 1.0), (2.4, 0.35)])
+def test_top_down_search_reaches_a_far_optimum_at_one_percent(bowl, tmp_path, optimum):
+    state, evaluated = bowl
+    state["optimum"] = optimum
+    cal = _calibrate(ex.ExperimentConfig(), tmp_path)
+    assert cal.converged
+    assert cal.s_pos == pytest.approx(optimum[0], abs=0.011)
+    assert cal.s_neg == pytest.approx(optimum[1], abs=0.011)
+    assert all(min(p) >= ex.MIN_SCALE for p in evaluated)
+
+
+def test_a_search_cut_by_its_budget_says_so(bowl, tmp_path):
+    state, _ = bowl
+    state["optimum"] = (0.23, 1.71)
+    cal = _calibrate(dataclasses.replace(ex.ExperimentConfig(), td_max_evals=12), tmp_path)
+    assert not cal.converged and len(cal.candidates) <= 12 + 3
