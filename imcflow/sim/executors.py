@@ -17,7 +17,8 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,16 +159,14 @@ def _dask_cleanup() -> int:
     return n
 
 
-def run_dask(cfg: EngineConfig, evaluate: Evaluate, jobs: Sequence[tuple[int, np.ndarray]],
-             on_result: OnResult, *, workers: int = 1, scheduler: str | None = None) -> None:
-    """Run ``jobs`` on Dask: a private ``LocalCluster`` of ``workers`` single-threaded processes,
-    or the cluster at ``scheduler`` (``tcp://host:port``)."""
+@contextmanager
+def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask client: on the cluster at ``scheduler`` (``tcp://host:port``), or on a private
+    ``LocalCluster`` of ``workers`` single-threaded processes; closes what it opened."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
+        from dask.distributed import Client, LocalCluster  # noqa: PLC0415
     except ImportError:
         raise SimulationError("Dask is not installed (pip install -e .[dist])") from None
-    if not jobs:
-        return
     cluster = None
     try:
         if scheduler:
@@ -181,26 +180,46 @@ def run_dask(cfg: EngineConfig, evaluate: Evaluate, jobs: Sequence[tuple[int, np
                                    dashboard_address=None)
             client = Client(cluster)
         try:
-            futures = {client.submit(_dask_task, cfg, evaluate, pattern, pure=False): idx
-                       for idx, pattern in jobs}
-            try:
-                for fut in as_completed(list(futures)):
-                    try:
-                        result = fut.result()
-                    except ImcflowError:
-                        raise
-                    except Exception as exc:  # noqa: BLE001
-                        raise SimulationError(f"Dask task failed: {exc}") from None
-                    on_result(futures[fut], result)
-            finally:
-                for fut in futures:
-                    fut.cancel()
-                try:
-                    client.run(_dask_cleanup)
-                except Exception:  # noqa: BLE001 (best effort)
-                    pass
+            yield client
         finally:
             client.close()
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def dask_gather(futures: dict[Any, int], on_result: Callable[[int, Any], None]) -> None:
+    """Hand each Dask future's result to ``on_result(index, result)`` as it completes; a task's
+    failure is a :class:`SimulationError` (imcflow's own errors pass as they are); futures
+    still pending are cancelled on the way out."""
+    from dask.distributed import as_completed  # noqa: PLC0415
+
+    try:
+        for fut in as_completed(list(futures)):
+            try:
+                result = fut.result()
+            except ImcflowError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise SimulationError(f"Dask task failed: {exc}") from None
+            on_result(futures[fut], result)
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def run_dask(cfg: EngineConfig, evaluate: Evaluate, jobs: Sequence[tuple[int, np.ndarray]],
+             on_result: OnResult, *, workers: int = 1, scheduler: str | None = None) -> None:
+    """Run ``jobs`` on Dask (see :func:`dask_client`); each worker's engines close at the end."""
+    if not jobs:
+        return
+    with dask_client(workers, scheduler) as client:
+        futures = {client.submit(_dask_task, cfg, evaluate, pattern, pure=False): idx
+                   for idx, pattern in jobs}
+        try:
+            dask_gather(futures, on_result)
+        finally:
+            try:
+                client.run(_dask_cleanup)
+            except Exception:  # noqa: BLE001 (best effort)
+                pass

@@ -15,18 +15,25 @@ from imcflow.errors import DataError, SpecError
 from imcflow.spec import DesignSpec
 
 
+def load_npz(path: str | os.PathLike[str], what: str) -> dict[str, np.ndarray]:
+    """Every array of a ``.npz`` file (no pickles); :class:`DataError` naming ``what`` if it is
+    missing or unreadable."""
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise DataError(f"{what} not found: {p}") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{p} is not a readable .npz file: {exc}") from None
+
+
 def read_dataset(path: str | os.PathLike[str], fmt: str, what: str
                  ) -> tuple[dict[str, np.ndarray], dict[str, Any], DesignSpec]:
     """Arrays, ``meta`` and spec of a dataset of format ``fmt``; :class:`DataError` (naming
     ``what``) if the file is missing, unreadable or of another kind."""
     p = Path(path)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise DataError(f"{what} not found: {p}") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{p} is not a readable .npz dataset: {exc}") from None
+    data = load_npz(p, what)
     try:
         meta = jsonio.loads(str(data["meta"]), str(p))
         if not isinstance(meta, dict) or meta.get("format") != fmt:

@@ -65,6 +65,7 @@ from imcflow.sim import ngspice
 from imcflow.sim.characterize import CharDataset, characterize, export, load_dataset
 from imcflow.sim.dc import dc_characterize, load_dc
 from imcflow.sim.engines import DEFAULT_TIMEOUT
+from imcflow.sim.npzio import load_npz
 from imcflow.spec import DesignSpec
 
 FORMAT = "imcflow-sweep"
@@ -413,13 +414,7 @@ def load_inputs(path: str | os.PathLike[str]) -> SweepInputs:
     :class:`DataError` with a one-line reason otherwise. Shapes are checked by
     :func:`run_sweep`."""
     p = Path(path)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise DataError(f"inputs file not found: {p}") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{p} is not a readable .npz file: {exc}") from None
+    data = load_npz(p, "inputs file")
     if "inputs" not in data:
         raise DataError(f"{p}: no 'inputs' array (input spike times [N, n_in])")
     try:

@@ -13,7 +13,8 @@ import concurrent.futures as cf
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from imcflow.errors import ImcflowError, SimulationError
+from imcflow.errors import SimulationError
+from imcflow.sim.executors import dask_client, dask_gather
 
 Job = Callable[..., Any]
 OnDone = Callable[[int, Any], None]
@@ -45,38 +46,5 @@ def run_tasks(fn: Job, args: Sequence[tuple[Any, ...]], on_done: OnDone, *, work
 
 def _run_dask(fn: Job, args: Sequence[tuple[Any, ...]], on_done: OnDone, *, workers: int,
               scheduler: str | None) -> None:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
-    except ImportError:
-        raise SimulationError("Dask is not installed (pip install -e .[dist])") from None
-    cluster = None
-    try:
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise SimulationError(f"cannot reach Dask scheduler {scheduler}: "
-                                      f"{' '.join(str(exc).split())[:200]}") from None
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        try:
-            futures = {client.submit(fn, *a, pure=False): i for i, a in enumerate(args)}
-            try:
-                for fut in as_completed(list(futures)):
-                    try:
-                        result = fut.result()
-                    except ImcflowError:
-                        raise
-                    except Exception as exc:  # noqa: BLE001
-                        raise SimulationError(f"Dask task failed: {exc}") from None
-                    on_done(futures[fut], result)
-            finally:
-                for fut in futures:
-                    fut.cancel()
-        finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(workers, scheduler) as client:
+        dask_gather({client.submit(fn, *a, pure=False): i for i, a in enumerate(args)}, on_done)
