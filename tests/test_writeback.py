@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from imcflow import spec as S
 from imcflow.errors import SpecError
 from imcflow.writeback import (
     DeviceModel,
+    beta_for,
     quantize_weights,
     weights_to_widths,
     widths_to_weights,
@@ -124,3 +127,6 @@ def test_weights_beyond_64_fingers_are_realised_at_the_limit():
     assert q[0, 2] == pytest.approx(-0.5 * w_max_neg, rel=0.02)
     widths, fingers = weights_to_widths(q, dm)
     assert fingers[0, 0] == 64 and widths[0, 0] == pytest.approx(-320.0)
+    # the per-synapse β of an out-of-range weight is that of the device realising its limit
+    dm_b = dataclasses.replace(dm, beta_n=(0.1, 0.2, 0.3), beta_p=(0.4, 0.5, 0.6))
+    assert beta_for(np.array([[-0.7]]), dm_b)[0, 0] == pytest.approx(0.6)

@@ -25,7 +25,7 @@ from imcflow.circuit.rcspike import l_min
 from imcflow.pnn.variation import Perturbation
 from imcflow.spec import DesignSpec
 from imcflow.writeback import DeviceModel
-from imcflow.writeback.sizing import weights_to_widths
+from imcflow.writeback.sizing import realisable, weights_to_widths
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def layer_perturbations(spec: DesignSpec, dms: list[DeviceModel],
 
 def _synapse_sigma(dm: DeviceModel, l_um: float, a_n: float, a_p: float, scale: float):
     def sigma(w: torch.Tensor) -> torch.Tensor:
-        widths, _ = weights_to_widths(w.cpu().numpy(), dm)
+        widths, _ = weights_to_widths(realisable(w.cpu().numpy(), dm), dm)
         area = np.maximum(np.abs(widths), 1e-6) * l_um
         sig = np.where(widths >= 0, a_n, a_p) / np.sqrt(area)
         sig = np.where(np.abs(widths) > 0, sig, 0.0)  # an absent synapse cannot mismatch

@@ -136,7 +136,7 @@ def beta_for(weight: np.ndarray, dm: DeviceModel, *,
     the nearest in-range finger for weights that round to zero). Needs ``dm.beta_n/beta_p``."""
     if not dm.beta_n or not dm.beta_p:
         raise ValueError("the device model carries no per-width β")
-    w = np.asarray(weight, dtype=float)
+    w = realisable(weight, dm, finger_range_um)
     widths, fingers = weights_to_widths(w, dm, finger_range_um=finger_range_um)
     lo, _ = _device_range(finger_range_um)
     per = np.where(widths != 0, np.abs(widths) / fingers, lo)
@@ -199,13 +199,19 @@ def quantize_weights(weight: np.ndarray, dm: DeviceModel, *,
     """The weights the hardware realises after sizing (grid, minimum finger, finger count); a
     weight beyond what :data:`MAX_FINGERS` fingers carry is realised at that limit (at sf, 0 °C
     with 1 µm channels a PMOS finger carries 1/400 of the unit current)."""
+    widths, fingers = weights_to_widths(realisable(weight, dm, finger_range_um), dm,
+                                        finger_range_um=finger_range_um)
+    return widths_to_weights(widths, fingers, dm)
+
+
+def realisable(weight: np.ndarray, dm: DeviceModel,
+               finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
+    """``weight`` [n_out, n_in] clipped to what :data:`MAX_FINGERS` fingers of each sign carry
+    (just inside, so that rounding never asks for one finger more)."""
     w = np.asarray(weight, dtype=float)
     hi = dm.max_weight(True, finger_range_um)[:, None]
     lo = -dm.max_weight(False, finger_range_um)[:, None]
-    # the largest weight that still needs at most MAX_FINGERS after rounding
-    weight = np.clip(w, lo * (1 - 1e-9), hi * (1 - 1e-9))
-    widths, fingers = weights_to_widths(weight, dm, finger_range_um=finger_range_um)
-    return widths_to_weights(widths, fingers, dm)
+    return np.clip(w, lo * (1 - 1e-9), hi * (1 - 1e-9))
 
 
 def writeback_layer(layer: LayerSpec, weight: np.ndarray, dm: DeviceModel, *,
