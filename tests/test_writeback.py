@@ -130,3 +130,22 @@ def test_weights_beyond_64_fingers_are_realised_at_the_limit():
     # the per-synapse β of an out-of-range weight is that of the device realising its limit
     dm_b = dataclasses.replace(dm, beta_n=(0.1, 0.2, 0.3), beta_p=(0.4, 0.5, 0.6))
     assert beta_for(np.array([[-0.7]]), dm_b)[0, 0] == pytest.approx(0.6)
+
+
+def test_a_calibration_scale_stops_at_the_finger_limit(monkeypatch):
+    """The SPICE scale search multiplies written-back currents; a weight already at the
+    64-finger limit (h5_sf0's PMOS) scaled by 1.04 stays at the limit instead of failing."""
+    from types import SimpleNamespace
+
+    from imcflow.flow import experiment as ex
+
+    dm = DeviceModel(widths_um=(1.0, 2.0, 5.0), i_n_A=(1e-7, 2e-7, 5e-7),
+                     i_p_A=(5e-10, 1e-9, 2.5e-9), c_eff_F=(1e-12,) * 5, v_th_V=1.0, T_s=1e-6)
+    spec = S.default_spec()
+    limit = float(dm.max_weight(False)[0])
+    weights = [np.full((layer.n_out, layer.n_in), -limit) for layer in spec.layers]
+    model = SimpleNamespace(weights=weights, kind="bottom_up")
+    monkeypatch.setattr(ex, "device_models", lambda spec, fit, kind: [
+        dataclasses.replace(dm, c_eff_F=(1e-12,) * layer.n_out) for layer in spec.layers])
+    wb = ex.scaled_spec(spec, None, model, 1.0, 1.04, "scaled")
+    assert all(f == 64 for layer in wb.layers for row in layer.fingers for f in row)

@@ -47,6 +47,7 @@ from imcflow.train.physical import (
     train_network,
 )
 from imcflow.writeback import DeviceModel, writeback_spec
+from imcflow.writeback.sizing import realisable
 
 KINDS = ("bottom_up", "top_down")
 #: |E| the top-down model is trained at (the paper's "ANN").
@@ -265,9 +266,12 @@ def predict_range(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: 
 def scaled_spec(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, s_pos: float,
                 s_neg: float, name: str) -> DesignSpec:
     """Write-back of ``model`` onto ``spec`` (its MIMs are kept) with positive/negative currents
-    scaled by ``s_pos``/``s_neg``."""
-    weights = [np.where(w > 0, w * s_pos, w * s_neg) for w in model.weights]
-    return writeback_spec(spec, weights, device_models(spec, fit, model.kind), name=name)
+    scaled by ``s_pos``/``s_neg``; a scaled weight beyond what 64 fingers carry stays at that
+    limit (the scale cannot make a device larger than the hardware allows)."""
+    dms = device_models(spec, fit, model.kind)
+    weights = [realisable(np.where(w > 0, w * s_pos, w * s_neg), dm)
+               for w, dm in zip(model.weights, dms, strict=True)]
+    return writeback_spec(spec, weights, dms, name=name)
 
 
 #: Measure-and-resize rounds of the bottom-up MIM sizing (the MIM term is exact, the rest moves
