@@ -29,6 +29,8 @@ from imcflow.fit.dc import (
     valid_range,
 )
 from imcflow.fit.transient import FittedLayer, LayerPhysics
+from imcflow.netlist.dc import switching_membrane_V
+from imcflow.pnn.ramp import SelectorTail
 from imcflow.sim.dc import DCDataset
 from imcflow.spec import DesignSpec, LayerSpec
 from imcflow.writeback import DeviceModel
@@ -76,6 +78,18 @@ class LayerDC:
     beta_n: tuple[float, ...] = ()
     beta_p: tuple[float, ...] = ()
     v_valid: tuple[float, float] = (-0.05, 1.05)
+    #: switching charge of one finger per width, in units of its DC current (at V₀) × T: at the
+    #: spike's onset (the phase's charge beyond the DC current's) and the selector tail after
+    #: the spike ends (over the next phase); empty: not measured
+    on_n: tuple[float, ...] = ()
+    on_p: tuple[float, ...] = ()
+    tail_n: tuple[float, ...] = ()
+    tail_p: tuple[float, ...] = ()
+    #: the tail's time profile: cumulative fraction (0 … 1) at ``tail_s`` (phases after the
+    #: spike ends), NMOS and PMOS, of the finger nearest NOMINAL_FINGER_UM
+    tail_s: tuple[float, ...] = ()
+    tail_g_n: tuple[float, ...] = ()
+    tail_g_p: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +97,7 @@ class LayerDC:
     @classmethod
     def from_dict(cls, d: dict) -> LayerDC:
         d = dict(d)
-        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p", "v_valid"):
+        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p", "v_valid", *SWITCHING_FIELDS):
             if k in d:
                 d[k] = tuple(float(x) for x in d[k])
         for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d"):
@@ -105,6 +119,44 @@ class LayerDC:
             return np.where(positive, 1.0 / self.E_pos, 1.0 / self.E_neg) * np.ones_like(w)
         tw = np.asarray(self.widths_um)
         return np.where(positive, np.interp(w, tw, self.beta_n), np.interp(w, tw, self.beta_p))
+
+    def finger_switching(self, width_um: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        """[2, …]: onset and tail κ of one finger of each width (0 where not measured)."""
+        w = np.asarray(width_um, dtype=float)
+        if not self.tail_n:
+            return np.zeros((2, *w.shape))
+        tw = np.asarray(self.widths_um)
+        return np.stack([np.where(positive, np.interp(w, tw, n), np.interp(w, tw, p))
+                         for n, p in ((self.on_n, self.on_p), (self.tail_n, self.tail_p))])
+
+    def tail_profile(self) -> SelectorTail | None:
+        """The tail's time profile (None where not measured)."""
+        if not self.tail_s:
+            return None
+        return SelectorTail(s=self.tail_s, g_pos=self.tail_g_n, g_neg=self.tail_g_p)
+
+
+#: LayerDC's switching-charge fields (:func:`_switching`).
+SWITCHING_FIELDS = ("on_n", "on_p", "tail_n", "tail_p", "tail_s", "tail_g_n", "tail_g_p")
+
+
+def _switching(dc: DCDataset, layer: LayerSpec, v: np.ndarray, T_s: float
+               ) -> dict[str, tuple[float, ...]]:
+    """LayerDC's switching-charge fields from a DC dataset's switching bench (empty without)."""
+    n = layer.name
+    if any((n, d) not in q for d in ("n", "p") for q in (dc.tail_q, dc.on_q)):
+        return {}
+    out: dict[str, tuple[float, ...]] = {"tail_s": tuple(float(x) for x in dc.tail_s)}
+    for dev in ("n", "p"):
+        q = np.asarray(dc.tail_q[(n, dev)])
+        i0 = np.maximum(_at(v, dc.current[(n, dev)], layer.neuron.v0), 1e-30)
+        i_hold = _at(v, dc.current[(n, dev)], switching_membrane_V(layer))
+        out[f"on_{dev}"] = tuple(float(x) for x in (dc.on_q[(n, dev)] - i_hold * T_s) / (i0 * T_s))
+        out[f"tail_{dev}"] = tuple(float(x) for x in np.maximum(q[:, -1] / (i0 * T_s), 0.0))
+        k = int(np.argmin(np.abs(np.asarray(dc.widths[(n, dev)]) - NOMINAL_FINGER_UM)))
+        g = q[k] / q[k, -1] if q[k, -1] > 0 else np.asarray(dc.tail_s, dtype=float)
+        out[f"tail_g_{dev}"] = tuple(float(x) for x in np.clip(np.maximum.accumulate(g), 0, 1))
+    return out
 
 
 def _at(v: np.ndarray, i: np.ndarray, v0: float) -> np.ndarray:
@@ -162,7 +214,7 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
             i_p_A=tuple(float(x) for x in _at(v, dc.current[(n, "p")], v0)),
             E_pos=1.0 / beta_p, E_neg=1.0 / beta_n, i_dis_A=dis.i0_A, beta_d=dis.beta,
             beta_n=tuple(float(b) for b in all_n), beta_p=tuple(float(b) for b in all_p),
-            v_valid=v_valid,
+            v_valid=v_valid, **_switching(dc, layer, v, spec.T),
             fits={"v_range_V": list(v_range), "valid_V": {k: list(x) for k, x in valid_V.items()},
                   "nmos": _summary(fits_p), "pmos": _summary(fits_n),
                   "discharger": dis.to_dict()}))
@@ -218,9 +270,11 @@ def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *, top_down: bool 
 
     Bottom-up: each synapse's current from the measured finger table, E± and the discharger
     from the DC fits; ``c_F`` the membranes' measured capacitance (default: the drawn MIM);
-    ``kick`` the edge coupling of the inputs (:func:`edge_kicks`).
+    ``kick`` the edge coupling of the inputs (:func:`edge_kicks`); every synapse's switching
+    charge (onset and selector tail κ at its finger width) where the DC stage measured it.
     Top-down (the schematic designer's view): current proportional to total
-    width at a mid-range finger's current per µm, ideal current sources (E = ±inf), linear ramp.
+    width at a mid-range finger's current per µm, ideal current sources (E = ±inf), linear ramp,
+    no tail.
     """
     w = layer.widths()
     nf = np.asarray(layer.fingers)
@@ -239,10 +293,15 @@ def layer_physics(layer: LayerSpec, ldc: LayerDC, T_s: float, *, top_down: bool 
         beta = np.where(w >= 0, 1.0 / ldc.E_pos, 1.0 / ldc.E_neg)
         beta[m] = ldc.finger_beta(np.abs(w[m]) / nf[m], w[m] > 0)
     c = layer.membrane_capacitance() if c_F is None or top_down else np.asarray(c_F, float)
+    tail = None if top_down else ldc.tail_profile()
+    kappa = None
+    if tail is not None:
+        kappa = np.zeros((2, *w.shape))
+        kappa[:, m] = ldc.finger_switching(np.abs(w[m]) / nf[m], w[m] > 0)
     return LayerPhysics(sign=sign, current_A=current, c_F=c,
                         v0_V=ldc.v0_V, v_th_V=ldc.v_th_V, T_s=T_s, E_pos=E_pos,
                         E_neg=E_neg, i_dis_A=ldc.i_dis_A, beta_d=beta_d, beta=beta,
-                        kick=None if top_down else kick)
+                        kick=None if top_down else kick, tail=tail, kappa=kappa)
 
 
 def device_model(ldc: LayerDC, c_eff_F: tuple[float, ...], T_s: float, *,
@@ -254,7 +313,8 @@ def device_model(ldc: LayerDC, c_eff_F: tuple[float, ...], T_s: float, *,
         return DeviceModel.proportional(n_per_um, p_per_um, list(c_eff_F), ldc.v_th_V, T_s)
     return DeviceModel(widths_um=ldc.widths_um, i_n_A=ldc.i_n_A, i_p_A=ldc.i_p_A,
                        c_eff_F=tuple(c_eff_F), v_th_V=ldc.v_th_V, T_s=T_s,
-                       beta_n=ldc.beta_n, beta_p=ldc.beta_p)
+                       beta_n=ldc.beta_n, beta_p=ldc.beta_p, on_n=ldc.on_n, on_p=ldc.on_p,
+                       tail_n=ldc.tail_n, tail_p=ldc.tail_p, tail=ldc.tail_profile())
 
 
 def top_down_layer(layer: LayerSpec, ldc: LayerDC, T_s: float) -> FittedLayer:

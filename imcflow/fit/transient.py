@@ -36,6 +36,7 @@ import torch
 from imcflow.errors import DataError
 from imcflow.pnn import PNNParams, rc_spike_membrane_exact
 from imcflow.pnn.physical import rc_spike_physical
+from imcflow.pnn.ramp import SelectorTail
 
 #: Parameters free by default.
 DEFAULT_FREE = ("c_scale", "v_th", "beta_d", "delay_in", "delay_out", "t_gate", "v_init")
@@ -72,6 +73,9 @@ class LayerPhysics:
             lines switch (edge coupling through the extracted wiring; it reverses when the
             lines fall at the end of the phase, so it shows in the accumulate-phase membrane
             only).
+        tail, kappa: optional switching charge (:mod:`imcflow.pnn.ramp`): the selector tail's
+            time profile and each synapse's κ [2, n_out, n_in] (onset, tail; charge in units of
+            its DC charge over T).
     """
 
     sign: np.ndarray
@@ -86,6 +90,8 @@ class LayerPhysics:
     beta_d: float
     beta: np.ndarray | None = None
     kick: np.ndarray | None = None
+    tail: SelectorTail | None = None
+    kappa: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -172,7 +178,8 @@ def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
     """A fitted layer as the tensors :func:`imcflow.pnn.physical.rc_spike_physical` takes:
     ``weight`` [n_out, n_in] (from the synapse currents), ``params`` (E±), ``beta`` (per-synapse
     β or None), ``alpha_d`` [n_out],
-    and the scalars ``beta_d``, ``v_th``, ``delay_in``, ``delay_out``, ``t_gate``, ``v_init``."""
+    the scalars ``beta_d``, ``v_th``, ``delay_in``, ``delay_out``, ``t_gate``, ``v_init``, and
+    ``tail``, ``kappa`` where the layer has a selector tail."""
     c = torch.as_tensor(np.asarray(fitted.c_eff_F), dtype=dtype)
     signed = torch.as_tensor(phys.sign * phys.current_A, dtype=dtype)
     return {"weight": normalised_weight(phys, signed, c, fitted.k_neg),
@@ -184,7 +191,14 @@ def layer_tensors(phys: LayerPhysics, fitted: FittedLayer, dtype=torch.float64
             "delay_in": torch.tensor(fitted.delay_in, dtype=dtype),
             "delay_out": torch.tensor(fitted.delay_out, dtype=dtype),
             "t_gate": torch.tensor(fitted.t_gate, dtype=dtype),
-            "v_init": torch.tensor(fitted.v_init, dtype=dtype)}
+            "v_init": torch.tensor(fitted.v_init, dtype=dtype), **tail_tensors(phys, dtype)}
+
+
+def tail_tensors(phys: LayerPhysics, dtype=torch.float64) -> dict:
+    """``tail`` and ``kappa`` of :func:`rc_spike_physical` for ``phys`` (empty: no tail)."""
+    if phys.tail is None or phys.kappa is None:
+        return {}
+    return {"tail": phys.tail, "kappa": torch.as_tensor(phys.kappa, dtype=dtype)}
 
 
 def _logit(x: float) -> float:
@@ -210,6 +224,7 @@ class _Model(torch.nn.Module):
         self.register_buffer("current", torch.as_tensor(phys.current_A, dtype=dt))
         self.beta = None if phys.beta is None else torch.as_tensor(phys.beta, dtype=dt)
         self.kick = None if phys.kick is None else torch.as_tensor(phys.kick, dtype=dt)
+        self.tail = tail_tensors(phys, dt)
         c_start = np.asarray(start.c_eff_F, dtype=float)
         self.register_buffer("c_base", torch.as_tensor(c_start / start.c_scale, dtype=dt))
         self.params_E = PNNParams(E_pos=start.E_pos, E_neg=start.E_neg)
@@ -259,7 +274,8 @@ class _Model(torch.nn.Module):
             t_in, self.weight(), self.params_E, alpha_d=self.alpha_d(),
             beta_d=self.value("beta_d"), v_th=self.value("v_th"),
             delay_in=self.value("delay_in"), delay_out=self.value("delay_out"),
-            t_gate=self.value("t_gate"), clip=clip, beta=self.beta, v_init=self.value("v_init"))
+            t_gate=self.value("t_gate"), clip=clip, beta=self.beta, v_init=self.value("v_init"),
+            **self.tail)
 
     def membrane(self, t_in: torch.Tensor, t_eval: torch.Tensor) -> torch.Tensor:
         """Membrane voltage (V) [N, n_out, K] during the accumulate phase."""

@@ -32,6 +32,7 @@ from imcflow.flow.placeholders import size_placeholders
 from imcflow.flow.variation import VariationConfig
 from imcflow.jsonio import plain
 from imcflow.netlist.cells import network_subckts
+from imcflow.netlist.dc import SWITCHING_V_FRACTION
 from imcflow.progress import console, progress
 from imcflow.sim.capacitance import MembraneCapacitance, measure_membranes
 from imcflow.sim.characterize import (
@@ -41,7 +42,7 @@ from imcflow.sim.characterize import (
     load_dataset,
     random_patterns,
 )
-from imcflow.sim.dc import dc_characterize, load_dc
+from imcflow.sim.dc import TAIL_GRID, dc_characterize, load_dc
 
 #: Bump when a stage's meaning changes, to invalidate old results.
 FLOW_VERSION = 5
@@ -183,7 +184,9 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         return {"path": str(path), "sha256": _sha(path)}
 
     widths = dc_widths(spec, step=cfg.dc_width_step)
-    r.stage("dc", {"widths": widths}, ("spec",), s_dc)
+    r.stage("dc", {"widths": widths,
+                   "switching": {"grid": TAIL_GRID, "v_fraction": SWITCHING_V_FRACTION}},
+            ("spec",), s_dc)
     if done("dc"):
         return r.results
 

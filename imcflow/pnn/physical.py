@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .dstd import rc_spike_dstd
 from .exact import rc_spike_membrane_range, rc_spike_v_exact
 from .params import PNNParams
-from .ramp import fire_time
+from .ramp import SelectorTail, fire_time, switching_kicks
 from .variation import Perturbation, perturb
 
 __all__ = ["PhysicalRCSpikeLinear", "rc_spike_physical"]
@@ -28,12 +28,15 @@ def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
                       t_gate: Tensor | float = 0.0, solver: str = "exact", M: int = 10, offset=None,
                       generator: torch.Generator | None = None, clip: bool = True,
                       beta: Tensor | None = None,
-                      v_init: Tensor | float = 0.0) -> tuple[Tensor, Tensor]:
+                      v_init: Tensor | float = 0.0, tail: SelectorTail | None = None,
+                      kappa: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Output times [B, N_out] and v(1) [B, N_out] of an RC-Spike layer whose fire-phase
     parameters may be per-neuron tensors. ``params`` supplies E± (and leak) for the accumulate
     phase; its own ramp/threshold/delay fields are ignored. ``beta``: optional per-synapse β.
     ``v_init``: the membrane's offset when the reset opens (charge injection of the reset
-    switch), carried to v(1) unchanged (its decay through β·w over one phase is second order)."""
+    switch), carried to v(1) unchanged (its decay through β·w over one phase is second order).
+    ``tail``, ``kappa`` [2, N_out, N_in]: the synapses' switching charge, onset and selector
+    tail (:mod:`imcflow.pnn.ramp`), if the model has one."""
     t = t_in + delay_in
     if solver == "exact":
         v_end = rc_spike_v_exact(t, weight, params, beta=beta)
@@ -43,7 +46,12 @@ def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
     else:
         raise ValueError(f"solver must be 'exact' or 'dstd', got {solver!r}")
     v_end = v_end + v_init
-    return fire_time(v_end, alpha_d, beta_d, v_th, delay_out, clip=clip, t_gate=t_gate), v_end
+    kicks = None
+    if tail is not None and kappa is not None:
+        onset, kicks = switching_kicks(t_in, weight, kappa)
+        v_end = v_end + onset
+    return fire_time(v_end, alpha_d, beta_d, v_th, delay_out, clip=clip, t_gate=t_gate,
+                     tail=tail, kicks=kicks), v_end
 
 
 class PhysicalRCSpikeLinear(nn.Module):
@@ -58,6 +66,9 @@ class PhysicalRCSpikeLinear(nn.Module):
             a straight-through gradient (quantization-aware training).
         beta_fn: optional map from (realised) weights to the per-synapse β of the devices that
             realise them (no gradient flows through it).
+        tail, kappa_fn: optional switching charge: the selector tail's time profile, and the
+            map from (realised) weights to each synapse's κ [2, N_out, N_in] (onset, tail; as
+            ``beta_fn``).
         v_range: optional (v_lo, v_hi) normalised membrane range the layer's circuit model was
             validated over (:meth:`range_excess` penalises leaving it).
         perturbation: optional circuit variation (:mod:`imcflow.pnn.variation`): a fresh
@@ -73,7 +84,8 @@ class PhysicalRCSpikeLinear(nn.Module):
                  beta_fn: Callable[[Tensor], Tensor] | None = None, solver: str = "exact",
                  M: int = 10, M_test: int = 30, random_offset: bool = True, noise_std: float = 0.0,
                  v_range: tuple[float, float] | None = None, v_init: float | Tensor = 0.0,
-                 perturbation: Perturbation | None = None):
+                 perturbation: Perturbation | None = None, tail: SelectorTail | None = None,
+                 kappa_fn: Callable[[Tensor], Tensor] | None = None):
         super().__init__()
         self.weight = nn.Parameter(weight.detach().clone())
         self.params = params
@@ -93,6 +105,13 @@ class PhysicalRCSpikeLinear(nn.Module):
         self.v_range = v_range
         self.perturbation = perturbation
         self.perturb_eval = False
+        self.tail = tail
+        self.kappa_fn = kappa_fn
+
+    def _tail_args(self, w: Tensor) -> dict:
+        if self.tail is None or self.kappa_fn is None:
+            return {}
+        return {"tail": self.tail, "kappa": self.kappa_fn(w.detach())}
 
     def realised_weight(self) -> Tensor:
         """Weights as the hardware realises them (straight-through when quantizing)."""
@@ -126,7 +145,8 @@ class PhysicalRCSpikeLinear(nn.Module):
         raw, _ = rc_spike_physical(
             t, w, self.params, beta=beta, alpha_d=self.alpha_d, beta_d=self.beta_d,
             v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
-            t_gate=self.t_gate, solver="exact", clip=False, v_init=self.v_init)
+            t_gate=self.t_gate, solver="exact", clip=False, v_init=self.v_init,
+            **self._tail_args(w))
         return (torch.relu(self.t_gate + margin - raw) ** 2).mean()
 
     def forward(self, t: Tensor) -> Tensor:
@@ -134,13 +154,15 @@ class PhysicalRCSpikeLinear(nn.Module):
         offset = "random" if (self.training and self.random_offset) else 0.0
         w = self.realised_weight()
         beta = None if self.beta_fn is None else self.beta_fn(w.detach())
+        tail = self._tail_args(w)
         alpha_d, v_th = self.alpha_d, self.v_th
         if self.perturbation is not None and (self.training or self.perturb_eval):
             w, alpha_d, v_th = perturb(w, alpha_d, v_th, self.perturbation)
         out, _ = rc_spike_physical(
             t, w, self.params, beta=beta, alpha_d=alpha_d, beta_d=self.beta_d,
             v_th=v_th, delay_in=self.delay_in, delay_out=self.delay_out,
-            t_gate=self.t_gate, solver=self.solver, M=M, offset=offset, v_init=self.v_init)
+            t_gate=self.t_gate, solver=self.solver, M=M, offset=offset, v_init=self.v_init,
+            **tail)
         if self.noise_std and self.training:
             out = out + self.noise_std * torch.randn_like(out)
         return out

@@ -21,7 +21,19 @@ key                        shape / dtype        meaning
 ``lambda_<layer>_<dev>``   [K] float64          quick-look λ, 1/V: (I(far) − I(near)) /
                                                 (ΔV · I(mid)) with |V_DS| growing from near to
                                                 far over the sweep (PAPERS §1.4 / TOOLCHAIN)
+``tail_s``                 [G] float64          time after the selector opens, in phases (0…1)
+``tailq_<layer>_<dev>``    [K, G] float64       selector tail (dev = n, p): charge (C, ≥ 0 in
+                                                the synapse's own direction) delivered to the
+                                                membrane by ``tail_s`` after one phase with
+                                                the spike on; widths as ``w_<layer>_<dev>``
+``onq_<layer>_<dev>``      [K] float64          charge (C, same sign convention) delivered
+                                                during that phase with the spike on
 =========================  ===================  ==============================================
+
+The switching charge comes from a second, transient deck
+(:func:`imcflow.netlist.dc.build_switching`, membrane held at
+:func:`imcflow.netlist.dc.switching_membrane_V`); datasets written before it existed have no
+``tail*``/``onq*`` keys and load with ``tail_q``/``on_q`` empty.
 """
 
 from __future__ import annotations
@@ -29,7 +41,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +49,7 @@ import numpy as np
 
 from imcflow import atomicio
 from imcflow.errors import DataError
-from imcflow.netlist.dc import DEVICE_TYPES, build_dc
+from imcflow.netlist.dc import DEVICE_TYPES, build_dc, build_switching
 from imcflow.sim import ngspice
 from imcflow.sim.engines import DEFAULT_TIMEOUT
 from imcflow.sim.npzio import read_dataset
@@ -66,6 +78,11 @@ class DCDataset:
     widths: dict[tuple[str, str], np.ndarray]
     current: dict[tuple[str, str], np.ndarray]
     lam: dict[tuple[str, str], np.ndarray]
+    #: selector tail per (layer, n|p): cumulative charge (C) [K, G] at ``tail_s`` (empty: none)
+    tail_q: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: charge (C) [K] per (layer, n|p) over one phase with the spike on, same bench
+    on_q: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    tail_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
@@ -106,6 +123,9 @@ def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
         arrays[f"w_{layer}_{dev}"] = np.array([p.width_um for p in probes])
         arrays[f"i_{layer}_{dev}"] = cur
         arrays[f"lambda_{layer}_{dev}"] = np.array([quick_lambda(v, c, dev) for c in cur])
+    if mc_seed is None and replicas == 1 and {"n", "p"} <= set(devices):
+        arrays.update(_switching(spec, widths=widths, corner=corner, temperature=temperature,
+                             timeout=timeout, num_threads=num_threads))
     dest = Path(out)
     if dest.suffix != ".npz":
         dest = dest / "dc.npz"
@@ -116,6 +136,37 @@ def dc_characterize(spec: DesignSpec, out: str | os.PathLike[str], *,
 
     atomicio.write_with(dest, writer)
     return dest
+
+
+#: Points of the selector-tail time grid over the fire phase.
+TAIL_GRID = 51
+
+
+def _switching(spec: DesignSpec, *, widths: Sequence[float] | None, corner: str | None,
+           temperature: float | None, timeout: float, num_threads: int
+           ) -> dict[str, np.ndarray]:
+    """Run :func:`build_switching` and integrate each synapse's membrane current: over the
+    phase with its spike on, and after its selector opens (at 2T) into the cumulative charge
+    on :data:`TAIL_GRID` points of the next phase."""
+    bench = build_switching(spec, widths=widths, corner=corner, temperature=temperature)
+    res = ngspice.run_batch(bench.text, [p.vector for p in bench.probes], timeout=timeout,
+                            num_threads=num_threads)
+    t = np.asarray(res.plot["time"], dtype=float)
+    T = spec.T
+    s_grid = np.linspace(0.0, 1.0, TAIL_GRID)
+    out: dict[str, np.ndarray] = {"tail_s": s_grid}
+    groups: dict[tuple[str, str], list[tuple[float, np.ndarray]]] = {}
+    for probe in bench.probes:
+        i = np.asarray(res.plot[probe.vector], dtype=float)
+        i = -i if probe.device == "p" else i  # into the device for n, out of it for p
+        q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+        q_at = np.interp(np.concatenate([[T, 2 * T], 2 * T + s_grid * T]), t, q)
+        groups.setdefault((probe.layer, probe.device), []).append(
+            (q_at[1] - q_at[0], q_at[2:] - q_at[1]))
+    for (layer, dev), rows in groups.items():
+        out[f"onq_{layer}_{dev}"] = np.array([on for on, _ in rows])
+        out[f"tailq_{layer}_{dev}"] = np.stack([tail for _, tail in rows])
+    return out
 
 
 def load_dc(path: str | os.PathLike[str]) -> DCDataset:
@@ -129,7 +180,11 @@ def load_dc(path: str | os.PathLike[str]) -> DCDataset:
                 widths[(layer, dev)] = data[f"w_{layer}_{dev}"]
                 current[(layer, dev)] = data[key]
                 lam[(layer, dev)] = data[f"lambda_{layer}_{dev}"]
+        tail_q = {tuple(k[6:].rsplit("_", 1)): data[k] for k in data if k.startswith("tailq_")}
+        on_q = {tuple(k[4:].rsplit("_", 1)): data[k] for k in data if k.startswith("onq_")}
         return DCDataset(meta=meta, spec=spec, v_mem=data["v_mem"], widths=widths,
-                         current=current, lam=lam)
+                         current=current, lam=lam, tail_q=tail_q,  # type: ignore[arg-type]
+                         on_q=on_q,  # type: ignore[arg-type]
+                         tail_s=data["tail_s"] if "tail_s" in data else np.zeros(0))
     except KeyError as exc:
         raise DataError(f"{path}: corrupt DC dataset (no {exc})") from None

@@ -30,7 +30,7 @@ from imcflow.pnn import PNNParams, init_spike_weights
 from imcflow.pnn.physical import PhysicalRCSpikeLinear
 from imcflow.pnn.variation import Perturbation
 from imcflow.train.loss import accuracy_counts, spike_time_loss, weight_l2
-from imcflow.writeback import DeviceModel, beta_for, quantize_weights
+from imcflow.writeback import DeviceModel, beta_for, quantize_weights, switching_for
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,19 @@ def quantizer_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
 def beta_fn_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
     """Per-synapse β of the devices realising a weight tensor (see
     :func:`imcflow.writeback.beta_for`)."""
+    return _per_synapse_fn(beta_for, dm)
 
+
+def kappa_fn_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Per-synapse selector-tail κ of the devices realising a weight tensor (see
+    :func:`imcflow.writeback.switching_for`)."""
+    return _per_synapse_fn(switching_for, dm)
+
+
+def _per_synapse_fn(table_for: Callable[[np.ndarray, DeviceModel], np.ndarray],
+                    dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
     def fn(w: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(beta_for(w.cpu().numpy(), dm), dtype=w.dtype)
+        return torch.as_tensor(table_for(w.cpu().numpy(), dm), dtype=w.dtype)
     return fn
 
 
@@ -106,12 +116,16 @@ def build_network(models: list[tuple[LayerPhysics, FittedLayer]], *,
         # Devices' own β when the write-back model measured it (bottom-up), else E± only.
         dm = beta_models[k] if beta_models is not None else None
         bfn = beta_fn_for(dm) if dm is not None and dm.beta_n and E_override is None else None
+        # The selector tail goes with the bottom-up model (measured per finger width).
+        kfn = (kappa_fn_for(dm) if dm is not None and dm.tail_n and "tail" in t
+               and E_override is None else None)
         layers.append(PhysicalRCSpikeLinear(
             w, params, alpha_d=t["alpha_d"], beta_d=t["beta_d"], v_th=t["v_th"],
             delay_in=t["delay_in"], delay_out=t["delay_out"], t_gate=t["t_gate"],
             quantizer=quant, beta_fn=bfn, solver="exact", noise_std=noise_std,
             v_range=None if v_ranges is None else tuple(v_ranges[k]), v_init=t["v_init"],
-            perturbation=None if perturbations is None else perturbations[k]))
+            perturbation=None if perturbations is None else perturbations[k],
+            tail=t.get("tail") if kfn is not None else None, kappa_fn=kfn))
     return nn.Sequential(*layers)
 
 

@@ -8,10 +8,11 @@ from imcflow.writeback.sizing import (
     DeviceModel,
     beta_for,
     quantize_weights,
+    switching_for,
     weights_to_widths,
     widths_to_weights,
     writeback_spec,
 )
 
-__all__ = ["DeviceModel", "beta_for", "quantize_weights", "weights_to_widths", "widths_to_weights",
-           "writeback_spec"]
+__all__ = ["DeviceModel", "beta_for", "quantize_weights", "switching_for", "weights_to_widths",
+           "widths_to_weights", "writeback_spec"]

@@ -24,6 +24,7 @@ import numpy as np
 
 from imcflow import pdk
 from imcflow.errors import SpecError
+from imcflow.pnn.ramp import SelectorTail
 from imcflow.spec import DesignSpec, LayerSpec
 
 #: Per-finger widths (µm) write-back uses by default: ≥ 1 µm keeps clear of the narrow-width bins.
@@ -44,6 +45,9 @@ class DeviceModel:
         T_s: phase length (s).
         beta_n, beta_p: optional β (= 1/E) of one finger at each width (NMOS ≥ 0, PMOS ≤ 0),
             so the model can carry the reversal potential of the device a weight becomes.
+        on_n, on_p, tail_n, tail_p, tail: optional switching charge of one finger at each
+            width, onset and selector tail κ, and the tail's time profile
+            (:class:`imcflow.pnn.ramp.SelectorTail`).
     """
 
     widths_um: tuple[float, ...]
@@ -54,6 +58,11 @@ class DeviceModel:
     T_s: float
     beta_n: tuple[float, ...] = ()
     beta_p: tuple[float, ...] = ()
+    on_n: tuple[float, ...] = ()
+    on_p: tuple[float, ...] = ()
+    tail_n: tuple[float, ...] = ()
+    tail_p: tuple[float, ...] = ()
+    tail: SelectorTail | None = None
     notes: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,10 +75,10 @@ class DeviceModel:
                 raise ValueError(f"DeviceModel.{name} must hold one positive current per width")
         if any(c <= 0 for c in self.c_eff_F) or self.v_th_V <= 0 or self.T_s <= 0:
             raise ValueError("DeviceModel: c_eff_F, v_th_V and T_s must be positive")
-        for name in ("beta_n", "beta_p"):
+        for name in ("beta_n", "beta_p", "on_n", "on_p", "tail_n", "tail_p"):
             b = getattr(self, name)
             if b and len(b) != w.size:
-                raise ValueError(f"DeviceModel.{name} must hold one β per width (or none)")
+                raise ValueError(f"DeviceModel.{name} must hold one value per width (or none)")
 
     @classmethod
     def proportional(cls, i_n_per_um: float, i_p_per_um: float, c_eff_F: list[float],
@@ -130,18 +139,41 @@ class DeviceModel:
         return out
 
 
-def beta_for(weight: np.ndarray, dm: DeviceModel, *,
-             finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
-    """Per-synapse β of the devices that realise ``weight`` (their finger width's measured β;
-    the nearest in-range finger for weights that round to zero). Needs ``dm.beta_n/beta_p``."""
-    if not dm.beta_n or not dm.beta_p:
-        raise ValueError("the device model carries no per-width β")
+def _finger_widths(weight: np.ndarray, dm: DeviceModel,
+                   finger_range_um: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The realisable weights and the finger width (µm) of the device that realises each (the
+    narrowest in-range finger for weights that round to zero)."""
     w = realisable(weight, dm, finger_range_um)
     widths, fingers = weights_to_widths(w, dm, finger_range_um=finger_range_um)
     lo, _ = _device_range(finger_range_um)
-    per = np.where(widths != 0, np.abs(widths) / fingers, lo)
+    return w, np.where(widths != 0, np.abs(widths) / fingers, lo)
+
+
+def _read(w: np.ndarray, per: np.ndarray, dm: DeviceModel, table_n: tuple[float, ...],
+          table_p: tuple[float, ...]) -> np.ndarray:
+    """A per-finger-width table of the sign of each weight, at each finger width."""
     tw = np.asarray(dm.widths_um)
-    return np.where(w >= 0, np.interp(per, tw, dm.beta_n), np.interp(per, tw, dm.beta_p))
+    return np.where(w >= 0, np.interp(per, tw, table_n), np.interp(per, tw, table_p))
+
+
+def beta_for(weight: np.ndarray, dm: DeviceModel, *,
+             finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
+    """Per-synapse β of the devices that realise ``weight`` (their finger width's measured β).
+    Needs ``dm.beta_n/beta_p``."""
+    if not dm.beta_n or not dm.beta_p:
+        raise ValueError("the device model carries no per-width β")
+    w, per = _finger_widths(weight, dm, finger_range_um)
+    return _read(w, per, dm, dm.beta_n, dm.beta_p)
+
+
+def switching_for(weight: np.ndarray, dm: DeviceModel, *,
+                  finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> np.ndarray:
+    """[2, …]: per-synapse onset and selector-tail κ of the devices that realise ``weight``.
+    Needs ``dm``'s switching tables."""
+    if not dm.tail_n or not dm.tail_p or not dm.on_n or not dm.on_p:
+        raise ValueError("the device model carries no switching charge")
+    w, per = _finger_widths(weight, dm, finger_range_um)
+    return np.stack([_read(w, per, dm, dm.on_n, dm.on_p), _read(w, per, dm, dm.tail_n, dm.tail_p)])
 
 
 def _device_range(finger_range_um: tuple[float, float]) -> tuple[float, float]:
