@@ -3,6 +3,7 @@ resume, executors, DC sweeps, failures. Small on purpose: one 4-input × 2-neuro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from imcflow import cli
 from imcflow import spec as S
 from imcflow.errors import SimulationError, SimulationTimeout
+from imcflow.fit.physics import fit_dc
 from imcflow.netlist import build_transient, stimuli
 from imcflow.sim import characterize as C
 from imcflow.sim.dc import dc_characterize, load_dc
@@ -168,6 +170,30 @@ def test_dc_sweep_dataset(tmp_path):
     i04, i14 = np.searchsorted(ds.v_mem, [0.4, 1.4 - 1e-9])
     assert ds.current[("l1", "n")][0, i14] > ds.current[("l1", "n")][0, i04]
     assert ds.current[("l1", "p")][0, i04] > ds.current[("l1", "p")][0, i14]
+
+
+def test_switching_charge_is_measured_and_grows_as_the_pmos_weakens(tmp_path):
+    """The DC stage's transient bench: onset and tail charge per width, and the physics that
+    makes the tail matter — a weakly biased PMOS (less current for the same node capacitance)
+    gives a tail that is a far larger share of its phase's charge."""
+    spec = small_spec()
+    weak = spec.replace(layers=tuple(dataclasses.replace(
+        layer, synapse=dataclasses.replace(layer.synapse, vb_p=1.3)) for layer in spec.layers))
+    kappa = {}
+    for label, sp in (("demo", spec), ("weak", weak)):
+        ds = load_dc(dc_characterize(sp, tmp_path / label, widths=[1.0, 4.0, 5.0]))
+        assert ds.tail_s[0] == 0.0 and ds.tail_s[-1] == 1.0
+        for dev in ("n", "p"):
+            q, on = ds.tail_q[("l1", dev)], ds.on_q[("l1", dev)]
+            assert q.shape == (3, ds.tail_s.size) and on.shape == (3,)
+            assert np.all(q[:, -1] > 0) and np.all(on > 0), (label, dev)  # own direction
+            assert q[1, -1] > q[0, -1]          # a wider node holds more charge
+        fits = fit_dc(sp, ds)[0]
+        kappa[label] = np.asarray(fits.tail_p)
+        # the onset charge stays a correction to the DC current's, not a different current
+        assert np.all(np.abs(fits.on_n) < 0.05) and np.all(np.abs(fits.on_p) < 0.2)
+    assert np.all(kappa["demo"] < 0.02)
+    assert np.all(kappa["weak"] > 5 * kappa["demo"])
 
 
 BAD_DECK = """* a deck ngspice cannot parse
