@@ -96,6 +96,16 @@ class LayerSpec:
         """Signed widths as an array [n_out, n_in] in µm."""
         return np.asarray(self.width_um, dtype=float)
 
+    def with_sizes(self, widths_um: np.ndarray, fingers: np.ndarray) -> LayerSpec:
+        """This layer with its synapses' signed widths (µm) and finger counts replaced."""
+        w, nf = np.asarray(widths_um, dtype=float), np.asarray(fingers)
+        if w.shape != (self.n_out, self.n_in) or nf.shape != w.shape:
+            raise SpecError(f"layer {self.name}: sizes {w.shape} / fingers {nf.shape} do not "
+                            f"match the layer ({self.n_out}, {self.n_in})")
+        return dataclasses.replace(
+            self, width_um=tuple(tuple(float(x) for x in row) for row in w),
+            fingers=tuple(tuple(int(x) for x in row) for row in nf))
+
     def membrane_capacitance(self) -> np.ndarray:
         """Drawn MIM capacitance per neuron in F (PDK model formula)."""
         return np.array([pdk.mim_capacitance(w, l) for w, l in

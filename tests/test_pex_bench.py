@@ -1,13 +1,15 @@
 """Regression against magic on the shared pex_bench (30 structures, magic 8.3.677, sky130A).
 
 The bench lives outside the repository (``shared/pex_bench`` beside the repository root or a
-folder above it; ``IMCFLOW_PEX_BENCH`` overrides). A missing bench FAILS this test: a skip
-would count as a pass.
+folder above it; ``IMCFLOW_PEX_BENCH`` overrides); ``tests/data/pex_bench`` is a copy of its
+reference (bench.json, structures.json, the GDS files) for a clone that stands alone. A missing
+bench FAILS this test: a skip would count as a pass.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +22,7 @@ ENV = "IMCFLOW_PEX_BENCH"
 @pytest.fixture(scope="module")
 def bench():
     try:
-        folder = find_set(ENV, "shared/pex_bench")
+        folder = find_set(ENV, "shared/pex_bench", Path(__file__).parent / "data" / "pex_bench")
     except DataError as exc:
         pytest.fail(str(exc))
     with open(folder / "bench.json", encoding="utf-8") as fh:

@@ -105,18 +105,12 @@ def _realise(width_um: np.ndarray, ldc: LayerDC) -> tuple[np.ndarray, np.ndarray
     return w, nf
 
 
-def _with_rows(layer: LayerSpec, widths: np.ndarray, fingers: np.ndarray) -> LayerSpec:
-    return dataclasses.replace(
-        layer, width_um=tuple(tuple(float(x) for x in row) for row in widths),
-        fingers=tuple(tuple(int(x) for x in row) for row in fingers))
-
-
 def _scaled(layer: LayerSpec, ldc: LayerDC, base: np.ndarray, s_pos: float, s_neg: float
             ) -> LayerSpec:
     """``layer`` with positive widths of ``base`` times ``s_pos`` and negative ones times
     ``s_neg`` (0: removed), realised in fingers."""
     rows = [_realise(np.where(row > 0, row * s_pos, row * s_neg), ldc) for row in base]
-    return _with_rows(layer, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
+    return layer.with_sizes(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
 
 
 def _distance(s_pos: float, s_neg: float) -> float:
@@ -160,7 +154,7 @@ def size_placeholders(spec: DesignSpec, ldcs: list[LayerDC], patterns: np.ndarra
             rows = [_realise(np.where(base[i] > 0, base[i] * scale[i, 0], base[i] * scale[i, 1]),
                              ldc) if todo[i] else (base[i], np.asarray(layer.fingers[i]))
                     for i in range(layer.n_out)]
-            layer = _with_rows(layer, np.array([r[0] for r in rows]),
+            layer = layer.with_sizes(np.array([r[0] for r in rows]),
                                np.array([r[1] for r in rows]))
         t_out, ok = _layer_response(layer, ldc, spec.T, t_in)
         layers.append(layer)

@@ -16,7 +16,6 @@ quantization-aware fine-tuning).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -250,13 +249,7 @@ def writeback_layer(layer: LayerSpec, weight: np.ndarray, dm: DeviceModel, *,
                     finger_range_um: tuple[float, float] = FINGER_RANGE_UM) -> LayerSpec:
     """``layer`` with its synapse widths and fingers replaced by the sizes of ``weight``."""
     widths, fingers = weights_to_widths(weight, dm, finger_range_um=finger_range_um)
-    if widths.shape != (layer.n_out, layer.n_in):
-        raise SpecError(f"layer {layer.name}: weights {widths.shape} do not match the layer "
-                        f"({layer.n_out}, {layer.n_in})")
-    return dataclasses.replace(
-        layer,
-        width_um=tuple(tuple(float(x) for x in row) for row in widths),
-        fingers=tuple(tuple(int(x) for x in row) for row in fingers))
+    return layer.with_sizes(widths, fingers)
 
 
 def writeback_spec(spec: DesignSpec, weights: list[np.ndarray], models: list[DeviceModel], *,

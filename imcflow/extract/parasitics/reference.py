@@ -75,9 +75,10 @@ class Comparison:
         }
 
 
-def find_set(env: str, relative: str) -> Path:
+def find_set(env: str, relative: str, fallback: str | os.PathLike[str] | None = None) -> Path:
     """A reference folder: ``$env`` if set, else ``relative`` (e.g. ``shared/pex_bench``) beside
-    the repository root or beside one of its parent folders (the first that exists).
+    the repository root or beside one of its parent folders (the first that exists), else
+    ``fallback`` (a copy kept with the tests, so that a lone clone still has its reference).
 
     Raises :class:`DataError` naming what was tried if there is no ``bench.json`` there.
     """
@@ -86,6 +87,8 @@ def find_set(env: str, relative: str) -> Path:
     else:
         root = Path(__file__).resolve().parents[3]
         tried = [parent / relative for parent in root.parents]
+        if fallback is not None:
+            tried.append(Path(fallback))
     for path in tried:
         if (path / "bench.json").is_file():
             return path
