@@ -58,3 +58,13 @@ def test_a_search_cut_by_its_budget_says_so(bowl, tmp_path):
     state["optimum"] = (0.23, 1.71)
     cal = _calibrate(dataclasses.replace(ex.ExperimentConfig(), td_max_evals=12), tmp_path)
     assert not cal.converged and len(cal.candidates) <= 12 + 3
+
+
+def test_a_far_optimum_costs_few_evaluations(bowl, tmp_path):
+    """T2_mim16's top-down optimum lies at s- = 3.89: one evaluation per 0.1 step took 104 SPICE
+    runs (44 min); strides that double while they improve get there in about half."""
+    state, evaluated = bowl
+    state["optimum"] = (0.10, 3.89)
+    cal = _calibrate(ex.ExperimentConfig(), tmp_path)
+    assert cal.converged and cal.s_neg == pytest.approx(3.89, abs=0.011)
+    assert len(evaluated) <= 70
