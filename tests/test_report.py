@@ -52,3 +52,32 @@ def test_html_is_self_contained_and_markdown_links_figures(tmp_path):
     assert "table" in p.tags and "Test &lt;report&gt;" in ht.read_text()
     assert "![a line](figures/line.png)" in md.read_text()
     assert (tmp_path / "figures" / "line.png").read_bytes() == png
+
+
+def _fit_for(spec, i_dis_A: float):
+    from imcflow.fit.physics import LayerDC
+    from imcflow.fit.pipeline import NetworkFit
+    from imcflow.fit.transient import FittedLayer
+
+    widths = (1.0, 3.0, 5.0)
+    dcs, fls = [], []
+    for layer in spec.layers:
+        dcs.append(LayerDC(name=layer.name, v0_V=1.3, v_th_V=0.82, widths_um=widths,
+                           i_n_A=(1e-7, 3e-7, 5e-7), i_p_A=(1e-7, 3e-7, 5e-7), E_pos=3.0,
+                           E_neg=-2.0, i_dis_A=i_dis_A, beta_d=0.0, fits={}))
+        fls.append(FittedLayer(c_eff_F=(1e-12,) * layer.n_out, v_th=1.0, beta_d=0.0,
+                               delay_in=0.0, delay_out=0.0))
+    return NetworkFit(spec_name=spec.name, T_s=spec.T, dc=dcs, fitted=fls)
+
+
+def test_design_checks_warn_of_a_ramp_that_cannot_reach_threshold():
+    from imcflow.flow.designs import default_spec
+    from imcflow.report.flow_report import _design_checks
+
+    spec = default_spec()
+    # α_d = I_dis·T/(C·V_th): 0.82 µA over 1 µs on 1 pF at 0.82 V is exactly one threshold
+    full = _design_checks(spec, _fit_for(spec, 0.82e-6))
+    assert len(full) == 1 and full[0].rows[0][2] == pytest.approx(1.0)
+    half = _design_checks(spec, _fit_for(spec, 0.41e-6))
+    assert "ramps a membrane by only 0.50" in half[0] and "v(1) < 0.50" in half[0]
+    assert half[1].rows[0][3:] == [0.0, 0.0, 0.0, 0.0]      # no switching charge measured

@@ -11,10 +11,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from imcflow import jsonio  # noqa: E402
+from imcflow.fit.physics import NOMINAL_FINGER_UM  # noqa: E402
 from imcflow.fit.pipeline import NetworkFit, layer_models, waveforms  # noqa: E402
-from imcflow.fit.transient import predict_membrane  # noqa: E402
+from imcflow.fit.transient import layer_tensors, predict_membrane  # noqa: E402
+from imcflow.pnn.ramp import ramp_value  # noqa: E402
 from imcflow.report.document import Document, Figure, Table  # noqa: E402
 from imcflow.report.metrics import spike_time_errors  # noqa: E402
 from imcflow.sim.characterize import load_dataset  # noqa: E402
@@ -300,6 +303,41 @@ def _placeholder_table(placeholders: dict | None) -> list[object]:
                           "model; imcflow.flow.placeholders). Training replaces them.")]
 
 
+#: A layer whose discharger ramps the membrane by less than this (normalised) in one phase gets a
+#: warning: a neuron with v(1) below 1 − reach cannot fire at all.
+MIN_RAMP_REACH = 0.9
+
+
+def _design_checks(spec: DesignSpec, fit: NetworkFit) -> list[object]:
+    """Per layer, what the fitted circuit can do in one phase: how far the discharger ramps a
+    membrane from v = 0 (≥ 1 lets every non-negative v(1) fire), and the switching charge of a
+    mid-range finger (:mod:`imcflow.pnn.ramp`)."""
+    rows, weak = [], []
+    for (phys, fl), ldc in zip(layer_models(spec, fit, "bottom_up", uniform_c=True), fit.dc,
+                               strict=True):
+        t = layer_tensors(phys, fl)
+        one = torch.ones(1, dtype=torch.float64)
+        reach = float(ramp_value(torch.zeros(1, dtype=torch.float64), t["alpha_d"].mean(),
+                                 t["beta_d"], one).squeeze())
+        k = ldc.finger_switching(np.array([NOMINAL_FINGER_UM] * 2), np.array([True, False]))
+        rows.append([ldc.name, float(t["alpha_d"].mean()), reach,
+                     *(float(x) for x in (100 * k.T).ravel())])
+        if reach < MIN_RAMP_REACH:
+            weak.append(f"layer {ldc.name}: the discharger ramps a membrane by only {reach:.2f} "
+                        f"of threshold in one phase, so a neuron with v(1) < {1 - reach:.2f} "
+                        "cannot fire; a wider discharger (dis_w_um) or a smaller MIM "
+                        "restores the range")
+    out: list[object] = [Table(
+        ["layer", "α_d", "ramp reach in one phase", "NMOS onset % ", "NMOS tail %",
+         "PMOS onset %", "PMOS tail %"], rows,
+        caption=f"Ramp reach: v climbed from 0 by the fitted ramp over one phase. Switching "
+                f"charge of a {NOMINAL_FINGER_UM:g} µm finger in % of its DC charge over a "
+                "phase: at the spike's onset and the selector tail after it (imcflow.pnn.ramp)")]
+    if weak:
+        out.insert(0, "\n".join(f"- {w}" for w in weak))
+    return out
+
+
 def _pre_post(char: dict, spec: DesignSpec) -> list[object]:
     pre, post = load_dataset(char["pre"]), load_dataset(char["post"])
     rows = []
@@ -343,6 +381,7 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
                 _wiring_table(layout),
                 *_placeholder_table(results.get("placeholders")),
                 *_pre_post(results["characterize"], spec))
+    doc.section("Design checks", *_design_checks(spec, fit))
     doc.section("Fitted parameters", *_fit_tables(fit, spec, layout),
                 _dc_figure(results["dc"]["path"], fit),
                 _membranes(spec, fit, results["characterize"]["post"]))
