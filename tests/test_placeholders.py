@@ -48,8 +48,9 @@ def test_weak_and_unfireable_rows_are_resized_inside_the_dc_range():
     w2 = np.array(spec.layers[1].widths())
     w2[2] = -np.abs(w2[2])
     spec = dataclasses.replace(spec, layers=(spec.layers[0], make_layer("l2", w2)))
-    # weak synapses and a slow ramp: the placeholders leave most neurons silent
-    ldcs = [layer_dc(x.name, spec, per_um_A=15e-9, alpha_d=0.5) for x in spec.layers]
+    # weak synapses and a ramp a little short of threshold (not short enough to resize the
+    # MIMs): the placeholders leave most neurons silent
+    ldcs = [layer_dc(x.name, spec, per_um_A=15e-9, alpha_d=0.9) for x in spec.layers]
     pats = patterns(spec)
     sized, report = size_placeholders(spec, ldcs, pats)
     again, _ = size_placeholders(spec, ldcs, pats)
@@ -70,3 +71,19 @@ def test_weak_and_unfireable_rows_are_resized_inside_the_dc_range():
     t_in = np.where(np.isfinite(pats), pats, 1.0)
     _, ok = _layer_response(sized.layers[0], ldcs[0], sized.T, t_in)
     assert ok.mean(axis=0) == pytest.approx(report[0].after)
+
+
+def test_a_ramp_far_short_of_threshold_shrinks_the_mims():
+    spec = default_spec()
+    ldcs = [layer_dc(x.name, spec, per_um_A=160e-9, alpha_d=0.4) for x in spec.layers]
+    sized, report = size_placeholders(spec, ldcs, patterns(spec))
+    for r, old, new in zip(report, spec.layers, sized.layers, strict=True):
+        assert r.ramp_time[0] > 2.5                        # β_d = 0.2: ln(1/0.8)/(0.4·0.2)
+        assert r.ramp_time[1] == pytest.approx(1 / 1.1, rel=0.02)
+        assert r.mim_scale == pytest.approx(r.ramp_time[1] / r.ramp_time[0], rel=0.02)
+        assert all(n < o for n, o in zip(new.mim_w_um, old.mim_w_um, strict=True))
+        assert new.mim_w_um == new.mim_l_um
+    # the same model with a ramp that reaches threshold leaves the MIMs as drawn
+    ok = [layer_dc(x.name, spec, per_um_A=160e-9, alpha_d=1.0) for x in spec.layers]
+    _, report = size_placeholders(spec, ok, patterns(spec))
+    assert all(r.mim_scale == 1.0 for r in report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from html.parser import HTMLParser
 
 import matplotlib
@@ -80,4 +81,8 @@ def test_design_checks_warn_of_a_ramp_that_cannot_reach_threshold():
     assert len(full) == 1 and full[0].rows[0][2] == pytest.approx(1.0)
     half = _design_checks(spec, _fit_for(spec, 0.41e-6))
     assert "ramps a membrane by only 0.50" in half[0] and "v(1) < 0.50" in half[0]
-    assert half[1].rows[0][3:] == [0.0, 0.0, 0.0, 0.0]      # no switching charge measured
+    assert half[1].rows[0][5:] == [0.0, 0.0, 0.0, 0.0]      # no switching charge measured
+    # designed at half the capacitance, the same ramp reaches threshold: no warning
+    fit = dataclasses.replace(_fit_for(spec, 0.41e-6), c_design=(0.5e-12, 0.5e-12))
+    designed = _design_checks(spec, fit)
+    assert len(designed) == 1 and designed[0].rows[0][4] == pytest.approx(1.0)

@@ -49,17 +49,24 @@ class NetworkFit:
     fitted: list[FittedLayer]
     meta: dict = field(default_factory=dict)
     c_measured: MembraneCapacitance | None = None
+    #: per layer, the C_eff (F) the bottom-up network is designed at where it is not the fitted
+    #: one (:mod:`imcflow.flow.ramp_sizing`); None: the fitted C_eff everywhere
+    c_design: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "spec_name": self.spec_name, "T_s": self.T_s,
                 "dc": [d.to_dict() for d in self.dc],
                 "fitted": [f.to_dict() for f in self.fitted], "meta": self.meta,
-                "c_measured": None if self.c_measured is None else self.c_measured.to_dict()}
+                "c_measured": None if self.c_measured is None else self.c_measured.to_dict(),
+                "c_design": None if self.c_design is None else list(self.c_design)}
 
     def layer_c_eff(self, k: int) -> float:
-        """One C_eff for every neuron of layer ``k`` (F): the mean fitted value. The bottom-up
-        write-back sizes each neuron's MIM so that its measured capacitance, times the layer's
-        fitted scale, reaches it (:func:`imcflow.flow.experiment.writeback_network`)."""
+        """One C_eff for every neuron of layer ``k`` (F): the designed value if there is one,
+        else the mean fitted value. The bottom-up write-back sizes each neuron's MIM so that its
+        measured capacitance, times the layer's fitted scale, reaches it
+        (:func:`imcflow.flow.experiment.writeback_network`)."""
+        if self.c_design is not None:
+            return float(self.c_design[k])
         return float(np.mean(self.fitted[k].c_eff_F))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -78,7 +85,9 @@ class NetworkFit:
                        fitted=[FittedLayer.from_dict(x) for x in d["fitted"]],
                        meta=d.get("meta", {}),
                        c_measured=(MembraneCapacitance.from_dict(d["c_measured"])
-                                   if d.get("c_measured") else None))
+                                   if d.get("c_measured") else None),
+                       c_design=(tuple(float(c) for c in d["c_design"])
+                                 if d.get("c_design") else None))
         except (KeyError, TypeError) as exc:
             raise DataError(f"{p}: corrupt fit file ({exc})") from None
 

@@ -20,6 +20,14 @@ capacitance and coupling away from what the other neurons of its layer see. A ro
 positive width cannot fire at all, so its largest width becomes positive first. Layer k + 1
 is judged on layer k's predicted outputs after layer k's rows are settled. A layer that already
 exercises every neuron is left as it is (the demo's placeholders are).
+
+Before the widths, the membranes: where the discharger, by the same DC model, ramps a membrane
+from v = 0 to threshold more slowly than in 1/MIN_RAMP_REACH phases (T = 0.5 µs with the demo's
+discharger: 2.0 phases, so a neuron with v(1) < 0.5 could never fire), the layer's MIMs shrink
+until it does so in 1/RAMP_TARGET of a phase (the layout's parasitics, ≈ 8 % of the demo's
+membrane, slow it again; a neuron at v(1) = 0 then fires late in the phase, as the top-down
+design assumes), within sky130's MIM sizes (:mod:`imcflow.flow.ramp_sizing` explains
+why the ramp, not the discharger the designer drew, is what the flow resizes).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import torch
 from imcflow import pdk
 from imcflow.fit.physics import LayerDC, layer_physics
 from imcflow.fit.transient import FittedLayer, LayerPhysics, layer_tensors
+from imcflow.flow.ramp_sizing import MIN_RAMP_REACH, ramp_time_of
 from imcflow.spec import DesignSpec, LayerSpec, validate
 from imcflow.train.physical import build_network
 
@@ -56,6 +65,7 @@ class LayerExcitation:
         scale: per neuron, the factors its positive and negative widths were scaled by
             ((1, 1) = unchanged; 0 = its negative widths removed).
         flipped: neurons whose largest width was made positive (they had none).
+        ramp_time, mim_scale: see the fields.
     """
 
     name: str
@@ -63,9 +73,36 @@ class LayerExcitation:
     after: tuple[float, ...]
     scale: tuple[tuple[float, float], ...]
     flipped: tuple[int, ...]
+    #: the DC model's ramp time from v = 0 to threshold (phases), drawn and sized, and the
+    #: factor the layer's MIM capacitance was scaled by (1 = unchanged)
+    ramp_time: tuple[float, float] = (float("nan"), float("nan"))
+    mim_scale: float = 1.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+#: The DC model's ramp reach (1/ramp time) a layer's MIMs are sized to when it falls short of
+#: MIN_RAMP_REACH.
+RAMP_TARGET = 1.1
+
+
+def _ramp_time(layer: LayerSpec, ldc: LayerDC, T_s: float) -> float:
+    phys = layer_physics(layer, ldc, T_s)
+    return ramp_time_of(phys, FittedLayer.initial(phys))
+
+
+def _size_membranes(layer: LayerSpec, ldc: LayerDC, T_s: float) -> tuple[LayerSpec, float]:
+    """``layer`` with MIMs small enough for its ramp (see the module doc), and the factor."""
+    if _ramp_time(layer, ldc, T_s) <= 1.0 / MIN_RAMP_REACH:
+        return layer, 1.0
+    lim = pdk.pdk_data()["mim"]
+    c = layer.membrane_capacitance()
+    factor = 1.0 / (RAMP_TARGET * _ramp_time(layer, ldc, T_s))
+    sides = tuple(float(min(max(pdk.mim_side_for(x * factor), lim["w_min_um"]),
+                            lim["w_max_um"])) for x in c)
+    sized = dataclasses.replace(layer, mim_w_um=sides, mim_l_um=sides)
+    return sized, float(np.mean(sized.membrane_capacitance()) / np.mean(c))
 
 
 def _layer_response(layer: LayerSpec, ldc: LayerDC, T_s: float, t_in: np.ndarray
@@ -128,6 +165,8 @@ def size_placeholders(spec: DesignSpec, ldcs: list[LayerDC], patterns: np.ndarra
     t_in = np.where(np.isfinite(patterns), patterns, 1.0)
     layers, report = [], []
     for layer, ldc in zip(spec.layers, ldcs, strict=True):
+        ramp_drawn = _ramp_time(layer, ldc, spec.T)
+        layer, mim_scale = _size_membranes(layer, ldc, spec.T)
         base = np.asarray(layer.widths(), dtype=float)
         _, ok = _layer_response(layer, ldc, spec.T, t_in)
         before = ok.mean(axis=0)
@@ -161,7 +200,9 @@ def size_placeholders(spec: DesignSpec, ldcs: list[LayerDC], patterns: np.ndarra
         report.append(LayerExcitation(name=layer.name, before=tuple(before.tolist()),
                                       after=tuple(ok.mean(axis=0).tolist()),
                                       scale=tuple(map(tuple, scale.tolist())),
-                                      flipped=tuple(flipped)))
+                                      flipped=tuple(flipped),
+                                      ramp_time=(ramp_drawn, _ramp_time(layer, ldc, spec.T)),
+                                      mim_scale=mim_scale))
         t_in = t_out
     sized = dataclasses.replace(spec, layers=tuple(layers))
     validate(sized)

@@ -29,6 +29,7 @@ from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_network, fit_problem
 from imcflow.flow import STAGES
 from imcflow.flow import experiment as ex
 from imcflow.flow.placeholders import size_placeholders
+from imcflow.flow.ramp_sizing import MIN_RAMP_REACH, design_capacitance
 from imcflow.flow.variation import VariationConfig
 from imcflow.jsonio import plain
 from imcflow.netlist.cells import network_subckts
@@ -251,12 +252,14 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
         c_meas = MembraneCapacitance.from_dict(r.results["layout"]["membrane_C"])
         nf = fit_network(spec, dc, char, capacitance=c_meas, steps=cfg.fit_steps,
                          coupling=r.results["layout"].get("membrane_coupling_F"))
+        nf, ramp = design_capacitance(spec, nf)
         path = nf.save(folder / "fit.json")
         return {"path": str(path), "sha256": _sha(path),
                 "spike_rms_pct_T": [f.residuals["spike_rms_pct_T"] for f in nf.fitted],
-                "problems": fit_problems(nf, cfg.fit_limits)}
+                "problems": fit_problems(nf, cfg.fit_limits), "ramp": ramp}
 
-    r.stage("fit", {"steps": cfg.fit_steps, "limits": asdict(cfg.fit_limits)},
+    r.stage("fit", {"steps": cfg.fit_steps, "limits": asdict(cfg.fit_limits),
+                    "min_ramp_reach": MIN_RAMP_REACH},
             ("dc", "characterize", "layout"), s_fit)
     fit = NetworkFit.load(r.results["fit"]["path"])
     problems = r.results["fit"].get("problems", [])

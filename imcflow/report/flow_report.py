@@ -3,6 +3,7 @@ post-layout runs, with the fit, the layout and the calibration that led there.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from imcflow import jsonio  # noqa: E402
 from imcflow.fit.physics import NOMINAL_FINGER_UM  # noqa: E402
 from imcflow.fit.pipeline import NetworkFit, layer_models, waveforms  # noqa: E402
-from imcflow.fit.transient import layer_tensors, predict_membrane  # noqa: E402
-from imcflow.pnn.ramp import ramp_value  # noqa: E402
+from imcflow.fit.transient import predict_membrane  # noqa: E402
+from imcflow.flow.ramp_sizing import MIN_RAMP_REACH, ramp_time  # noqa: E402
 from imcflow.report.document import Document, Figure, Table  # noqa: E402
 from imcflow.report.metrics import spike_time_errors  # noqa: E402
 from imcflow.sim.characterize import load_dataset  # noqa: E402
@@ -288,51 +288,57 @@ def _wiring_table(layout: dict) -> Table:
 
 
 def _placeholder_table(placeholders: dict | None) -> list[object]:
-    """Which neurons' placeholder widths the flow resized before layout, and why."""
+    """Which layers' MIMs and neurons' placeholder widths the flow resized before layout, and
+    why."""
     if not placeholders or not placeholders.get("resized"):
         return []
+    out: list[object] = []
+    mims = [[e["name"], e["ramp_time"][0], e["ramp_time"][1], e["mim_scale"]]
+            for e in placeholders["layers"] if e.get("mim_scale", 1.0) != 1.0]
+    if mims:
+        out.append(Table(["layer", "ramp time to threshold (drawn MIM), phases", "(resized)",
+                          "MIM capacitance × "], mims,
+                         caption="MIMs shrunk before layout so that the discharger can ramp a "
+                                 "membrane from 0 to threshold within the phase (DC model; "
+                                 "imcflow.flow.placeholders)"))
     rows = [[e["name"], i, f"{b:.0%}", f"{a:.0%}", f"{s[0]:.2g} / {s[1]:.2g}",
              "yes" if i in e["flipped"] else ""]
             for e in placeholders["layers"]
             for i, (b, a, s) in enumerate(zip(e["before"], e["after"], e["scale"], strict=True))
             if tuple(s) != (1.0, 1.0) or i in e["flipped"]]
-    return [Table(["layer", "neuron", "fires in range (spec widths)", "(resized)",
-                   "scale + / −", "sign flipped"], rows,
-                  caption="Placeholder widths resized before layout so that the "
-                          "characterization exercises every neuron (predicted with the DC "
-                          "model; imcflow.flow.placeholders). Training replaces them.")]
-
-
-#: A layer whose discharger ramps the membrane by less than this (normalised) in one phase gets a
-#: warning: a neuron with v(1) below 1 − reach cannot fire at all.
-MIN_RAMP_REACH = 0.9
+    if rows:
+        out.append(Table(["layer", "neuron", "fires in range (spec widths)", "(resized)",
+                          "scale + / −", "sign flipped"], rows,
+                         caption="Placeholder widths resized before layout so that the "
+                                 "characterization exercises every neuron (predicted with the "
+                                 "DC model; imcflow.flow.placeholders). Training replaces them."))
+    return out
 
 
 def _design_checks(spec: DesignSpec, fit: NetworkFit) -> list[object]:
     """Per layer, what the fitted circuit can do in one phase: how far the discharger ramps a
-    membrane from v = 0 (≥ 1 lets every non-negative v(1) fire), and the switching charge of a
-    mid-range finger (:mod:`imcflow.pnn.ramp`)."""
+    membrane from v = 0 at the fitted and at the designed C_eff (≥ 1 lets every non-negative
+    v(1) fire; imcflow.flow.ramp_sizing), and the switching charge of a mid-range finger
+    (:mod:`imcflow.pnn.ramp`)."""
+    fitted = dataclasses.replace(fit, c_design=None)
     rows, weak = [], []
-    for (phys, fl), ldc in zip(layer_models(spec, fit, "bottom_up", uniform_c=True), fit.dc,
-                               strict=True):
-        t = layer_tensors(phys, fl)
-        one = torch.ones(1, dtype=torch.float64)
-        reach = float(ramp_value(torch.zeros(1, dtype=torch.float64), t["alpha_d"].mean(),
-                                 t["beta_d"], one).squeeze())
-        k = ldc.finger_switching(np.array([NOMINAL_FINGER_UM] * 2), np.array([True, False]))
-        rows.append([ldc.name, float(t["alpha_d"].mean()), reach,
-                     *(float(x) for x in (100 * k.T).ravel())])
+    for k, ldc in enumerate(fit.dc):
+        reach_fit, reach = 1.0 / ramp_time(spec, fitted, k), 1.0 / ramp_time(spec, fit, k)
+        sw = ldc.finger_switching(np.array([NOMINAL_FINGER_UM] * 2), np.array([True, False]))
+        rows.append([ldc.name, fitted.layer_c_eff(k) * 1e15, reach_fit, fit.layer_c_eff(k) * 1e15,
+                     reach, *(float(x) for x in (100 * sw.T).ravel())])
         if reach < MIN_RAMP_REACH:
             weak.append(f"layer {ldc.name}: the discharger ramps a membrane by only {reach:.2f} "
                         f"of threshold in one phase, so a neuron with v(1) < {1 - reach:.2f} "
                         "cannot fire; a wider discharger (dis_w_um) or a smaller MIM "
                         "restores the range")
     out: list[object] = [Table(
-        ["layer", "α_d", "ramp reach in one phase", "NMOS onset % ", "NMOS tail %",
-         "PMOS onset %", "PMOS tail %"], rows,
-        caption=f"Ramp reach: v climbed from 0 by the fitted ramp over one phase. Switching "
-                f"charge of a {NOMINAL_FINGER_UM:g} µm finger in % of its DC charge over a "
-                "phase: at the spike's onset and the selector tail after it (imcflow.pnn.ramp)")]
+        ["layer", "C_eff fitted fF", "ramp reach", "C_eff designed fF", "ramp reach (designed)",
+         "NMOS onset % ", "NMOS tail %", "PMOS onset %", "PMOS tail %"], rows,
+        caption=f"Ramp reach: how far the fitted ramp lifts v from 0 in one phase (1 = to "
+                f"threshold). Switching charge of a {NOMINAL_FINGER_UM:g} µm finger in % of its "
+                "DC charge over a phase: at the spike's onset and the selector tail after it "
+                "(imcflow.pnn.ramp)")]
     if weak:
         out.insert(0, "\n".join(f"- {w}" for w in weak))
     return out
