@@ -28,7 +28,7 @@ from imcflow.fit.physics import dc_widths, fit_dc
 from imcflow.fit.pipeline import FitLimits, NetworkFit, fit_network, fit_problems
 from imcflow.flow import STAGES
 from imcflow.flow import experiment as ex
-from imcflow.flow.placeholders import size_placeholders
+from imcflow.flow.placeholders import RAMP_TARGET, size_placeholders
 from imcflow.flow.ramp_sizing import MIN_RAMP_REACH, design_capacitance
 from imcflow.flow.variation import VariationConfig
 from imcflow.jsonio import plain
@@ -202,8 +202,9 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                 "layers": [e.to_dict() for e in excitation]}
 
     r.stage("placeholders", {"min_fraction": PLACEHOLDER_MIN_FRACTION,
-                             "target_fraction": PLACEHOLDER_TARGET_FRACTION}, ("spec", "dc"),
-            s_placeholders)
+                             "target_fraction": PLACEHOLDER_TARGET_FRACTION,
+                             "min_ramp_reach": MIN_RAMP_REACH, "ramp_target": RAMP_TARGET},
+            ("spec", "dc"), s_placeholders)
     if r.results["placeholders"]["resized"]:
         spec = specmod.load(r.results["placeholders"]["path"])
         layout_settings = {"placeholders": r.results["placeholders"]["sha256"]}
