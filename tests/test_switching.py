@@ -194,3 +194,17 @@ def test_switching_bench_deck() -> None:
     for layer in spec.layers:
         assert f"Vhold_{layer.name} mem_{layer.name} 0 {switching_membrane_V(layer):g}" in b.text
     assert {p.device for p in b.probes} == {"n", "p"}
+
+
+def test_a_spike_at_the_very_end_carries_part_of_the_switching_charge() -> None:
+    """Continuous in the input time: a hidden neuron at 0.999 instead of 1.0 must not switch its
+    synapses' whole charge (the selector gate rises over one edge)."""
+    w = torch.tensor([[-0.7]], dtype=torch.float64)
+    kappa = torch.stack([torch.full_like(w, -0.01), torch.full_like(w, 0.05)])
+    t = torch.tensor([[1.0], [0.9995], [0.999], [0.998], [0.5]], dtype=torch.float64)
+    onset, (_, kn) = switching_kicks(t, w, kappa, t_on=0.002)
+    assert torch.allclose(kn.squeeze(), torch.tensor([0.0, -0.00875, -0.0175, -0.035, -0.035],
+                                                     dtype=torch.float64))
+    assert float(onset[4]) == pytest.approx(0.007)
+    step, _ = switching_kicks(t, w, kappa)                  # t_on = 0: all or nothing
+    assert float(step[1]) == pytest.approx(0.007)

@@ -90,6 +90,8 @@ class LayerDC:
     tail_s: tuple[float, ...] = ()
     tail_g_n: tuple[float, ...] = ()
     tail_g_p: tuple[float, ...] = ()
+    #: the spike's edge time in phases (t_edge / T): the switching charge's onset window
+    tail_on: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,10 +100,11 @@ class LayerDC:
     def from_dict(cls, d: dict) -> LayerDC:
         d = dict(d)
         for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p", "v_valid", *SWITCHING_FIELDS):
-            if k in d:
+            if k in d and k != "tail_on":
                 d[k] = tuple(float(x) for x in d[k])
-        for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d"):
-            d[k] = float(d[k])  # JSON stores ±inf as strings
+        for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d", "tail_on"):
+            if k in d:
+                d[k] = float(d[k])  # JSON stores ±inf as strings
         return cls(**d)
 
     def finger_current(self, width_um: np.ndarray, positive: np.ndarray) -> np.ndarray:
@@ -133,20 +136,23 @@ class LayerDC:
         """The tail's time profile (None where not measured)."""
         if not self.tail_s:
             return None
-        return SelectorTail(s=self.tail_s, g_pos=self.tail_g_n, g_neg=self.tail_g_p)
+        return SelectorTail(s=self.tail_s, g_pos=self.tail_g_n, g_neg=self.tail_g_p,
+                            t_on=self.tail_on)
 
 
 #: LayerDC's switching-charge fields (:func:`_switching`).
-SWITCHING_FIELDS = ("on_n", "on_p", "tail_n", "tail_p", "tail_s", "tail_g_n", "tail_g_p")
+SWITCHING_FIELDS = ("on_n", "on_p", "tail_n", "tail_p", "tail_s", "tail_g_n", "tail_g_p",
+                    "tail_on")
 
 
-def _switching(dc: DCDataset, layer: LayerSpec, v: np.ndarray, T_s: float
-               ) -> dict[str, tuple[float, ...]]:
+def _switching(dc: DCDataset, layer: LayerSpec, v: np.ndarray, T_s: float,
+               t_edge_s: float = 0.0) -> dict[str, tuple[float, ...] | float]:
     """LayerDC's switching-charge fields from a DC dataset's switching bench (empty without)."""
     n = layer.name
     if any((n, d) not in q for d in ("n", "p") for q in (dc.tail_q, dc.on_q)):
         return {}
-    out: dict[str, tuple[float, ...]] = {"tail_s": tuple(float(x) for x in dc.tail_s)}
+    out: dict[str, tuple[float, ...] | float] = {"tail_s": tuple(float(x) for x in dc.tail_s),
+                                                 "tail_on": t_edge_s / T_s}
     for dev in ("n", "p"):
         q = np.asarray(dc.tail_q[(n, dev)])
         i0 = np.maximum(_at(v, dc.current[(n, dev)], layer.neuron.v0), 1e-30)
@@ -214,7 +220,7 @@ def fit_dc(spec: DesignSpec, dc: DCDataset) -> list[LayerDC]:
             i_p_A=tuple(float(x) for x in _at(v, dc.current[(n, "p")], v0)),
             E_pos=1.0 / beta_p, E_neg=1.0 / beta_n, i_dis_A=dis.i0_A, beta_d=dis.beta,
             beta_n=tuple(float(b) for b in all_n), beta_p=tuple(float(b) for b in all_p),
-            v_valid=v_valid, **_switching(dc, layer, v, spec.T),
+            v_valid=v_valid, **_switching(dc, layer, v, spec.T, spec.t_edge),
             fits={"v_range_V": list(v_range), "valid_V": {k: list(x) for k, x in valid_V.items()},
                   "nmos": _summary(fits_p), "pmos": _summary(fits_n),
                   "discharger": dis.to_dict()}))

@@ -260,7 +260,7 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                 "problems": fit_problems(nf, cfg.fit_limits), "ramp": ramp}
 
     r.stage("fit", {"steps": cfg.fit_steps, "limits": asdict(cfg.fit_limits),
-                    "min_ramp_reach": MIN_RAMP_REACH},
+                    "min_ramp_reach": MIN_RAMP_REACH, "switching_onset": "edge"},
             ("dc", "characterize", "layout"), s_fit)
     fit = NetworkFit.load(r.results["fit"]["path"])
     problems = r.results["fit"].get("problems", [])

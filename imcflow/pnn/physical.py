@@ -48,7 +48,7 @@ def rc_spike_physical(t_in: Tensor, weight: Tensor, params: PNNParams, *,
     v_end = v_end + v_init
     kicks = None
     if tail is not None and kappa is not None:
-        onset, kicks = switching_kicks(t_in, weight, kappa)
+        onset, kicks = switching_kicks(t_in, weight, kappa, tail.t_on)
         v_end = v_end + onset
     return fire_time(v_end, alpha_d, beta_d, v_th, delay_out, clip=clip, t_gate=t_gate,
                      tail=tail, kicks=kicks), v_end

@@ -58,11 +58,15 @@ __all__ = ["SelectorTail", "fire_time", "ramp_crossing", "ramp_value", "switchin
 class SelectorTail:
     """Time profile of the synapses' selector tail over the fire phase: cumulative fractions
     ``g_pos`` (NMOS, positive weights) and ``g_neg`` (PMOS) at times ``s`` (phases, increasing
-    from 0 to 1; g = 0 at s = 0, 1 at s = 1)."""
+    from 0 to 1; g = 0 at s = 0, 1 at s = 1), and the onset window ``t_on``."""
 
     s: tuple[float, ...]
     g_pos: tuple[float, ...]
     g_neg: tuple[float, ...]
+    #: phases over which a spike that starts near the end of the accumulate phase gains its
+    #: switching charge: its selector gate rises over one edge, so a spike starting less than
+    #: that before the end carries the fraction (1 − t)/t_on of it (0: all or nothing)
+    t_on: float = 0.0
 
     def __post_init__(self) -> None:
         s = torch.as_tensor(self.s, dtype=torch.float64)
@@ -88,12 +92,17 @@ def ramp_value(v_end: Tensor, alpha_d: Tensor | float, beta_d: Tensor | float, s
     return v + (1.0 - b * v) * a * s * phi(a * b * s)
 
 
-def switching_kicks(t_in: Tensor, weight: Tensor, kappa: Tensor
+def switching_kicks(t_in: Tensor, weight: Tensor, kappa: Tensor, t_on: float = 0.0
                     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """The switching charge of every input that spiked in the accumulate phase (t < 1), through
     weights [N_out, N_in] and per-synapse κ [2, N_out, N_in] (onset, tail): the onset step of
-    v_end [B, N_out] and the tail's K⁺, K⁻ [B, N_out] (module doc)."""
-    spiked = (t_in < 1.0).to(weight.dtype)
+    v_end [B, N_out] and the tail's K⁺, K⁻ [B, N_out] (module doc). A spike starting within
+    ``t_on`` of the phase end counts with the fraction (1 − t)/t_on (continuous in t: a
+    hidden neuron at 0.999 instead of 1.0 must not switch its synapses' whole charge)."""
+    if t_on > 0:
+        spiked = torch.clamp((1.0 - t_in) / t_on, 0.0, 1.0).to(weight.dtype)
+    else:
+        spiked = (t_in < 1.0).to(weight.dtype)
     wt = weight * kappa[1]
     return (spiked @ (weight * kappa[0]).T,
             (spiked @ torch.clamp(wt, min=0.0).T, spiked @ torch.clamp(wt, max=0.0).T))
