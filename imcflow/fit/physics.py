@@ -99,8 +99,9 @@ class LayerDC:
     @classmethod
     def from_dict(cls, d: dict) -> LayerDC:
         d = dict(d)
-        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p", "v_valid", *SWITCHING_FIELDS):
-            if k in d and k != "tail_on":
+        for k in ("widths_um", "i_n_A", "i_p_A", "beta_n", "beta_p", "v_valid",
+                  *SWITCHING_TABLES):
+            if k in d:
                 d[k] = tuple(float(x) for x in d[k])
         for k in ("v0_V", "v_th_V", "E_pos", "E_neg", "i_dis_A", "beta_d", "tail_on"):
             if k in d:
@@ -140,9 +141,8 @@ class LayerDC:
                             t_on=self.tail_on)
 
 
-#: LayerDC's switching-charge fields (:func:`_switching`).
-SWITCHING_FIELDS = ("on_n", "on_p", "tail_n", "tail_p", "tail_s", "tail_g_n", "tail_g_p",
-                    "tail_on")
+#: LayerDC's switching-charge tables (:func:`_switching`; with the scalar ``tail_on``).
+SWITCHING_TABLES = ("on_n", "on_p", "tail_n", "tail_p", "tail_s", "tail_g_n", "tail_g_p")
 
 
 def _switching(dc: DCDataset, layer: LayerSpec, v: np.ndarray, T_s: float,

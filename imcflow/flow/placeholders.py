@@ -92,13 +92,14 @@ def _ramp_time(layer: LayerSpec, ldc: LayerDC, T_s: float) -> float:
     return ramp_time_of(phys, FittedLayer.initial(phys))
 
 
-def _size_membranes(layer: LayerSpec, ldc: LayerDC, T_s: float) -> tuple[LayerSpec, float]:
-    """``layer`` with MIMs small enough for its ramp (see the module doc), and the factor."""
-    if _ramp_time(layer, ldc, T_s) <= 1.0 / MIN_RAMP_REACH:
+def _size_membranes(layer: LayerSpec, ramp_time: float) -> tuple[LayerSpec, float]:
+    """``layer`` with MIMs small enough for its ramp (``ramp_time`` phases to threshold as
+    drawn; see the module doc), and the factor."""
+    if ramp_time <= 1.0 / MIN_RAMP_REACH:
         return layer, 1.0
     lim = pdk.pdk_data()["mim"]
     c = layer.membrane_capacitance()
-    factor = 1.0 / (RAMP_TARGET * _ramp_time(layer, ldc, T_s))
+    factor = 1.0 / (RAMP_TARGET * ramp_time)
     sides = tuple(float(min(max(pdk.mim_side_for(x * factor), lim["w_min_um"]),
                             lim["w_max_um"])) for x in c)
     sized = dataclasses.replace(layer, mim_w_um=sides, mim_l_um=sides)
@@ -166,7 +167,7 @@ def size_placeholders(spec: DesignSpec, ldcs: list[LayerDC], patterns: np.ndarra
     layers, report = [], []
     for layer, ldc in zip(spec.layers, ldcs, strict=True):
         ramp_drawn = _ramp_time(layer, ldc, spec.T)
-        layer, mim_scale = _size_membranes(layer, ldc, spec.T)
+        layer, mim_scale = _size_membranes(layer, ramp_drawn)
         base = np.asarray(layer.widths(), dtype=float)
         _, ok = _layer_response(layer, ldc, spec.T, t_in)
         before = ok.mean(axis=0)

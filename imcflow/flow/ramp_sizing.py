@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import torch
 
 from imcflow import pdk
@@ -79,5 +78,5 @@ def design_capacitance(spec: DesignSpec, fit: NetworkFit,
         design.append(c)
         records.append({"layer": layer.name, "c_fitted_F": c_fit, "c_design_F": c,
                         "ramp_time_fitted": t_fit, "ramp_time_design": t_fit * c / c_fit})
-    changed = not np.allclose(design, [r["c_fitted_F"] for r in records], rtol=0, atol=0)
+    changed = any(c != r["c_fitted_F"] for c, r in zip(design, records, strict=True))
     return (dataclasses.replace(base, c_design=tuple(design)) if changed else base), records
