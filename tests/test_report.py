@@ -86,3 +86,16 @@ def test_design_checks_warn_of_a_ramp_that_cannot_reach_threshold():
     fit = dataclasses.replace(_fit_for(spec, 0.41e-6), c_design=(0.5e-12, 0.5e-12))
     designed = _design_checks(spec, fit)
     assert len(designed) == 1 and designed[0].rows[0][4] == pytest.approx(1.0)
+
+
+def test_phase_end_table_counts_late_hidden_spikes_and_splits_the_error():
+    from imcflow.report.flow_report import _phase_end_spikes
+    # 3 samples, 2 hidden neurons, 1 output; 1.0 = no spike
+    hidden_spice = [[0.5, 0.995], [0.4, 1.0], [0.3, 0.2]]
+    hidden_model = [[0.5, 1.0], [0.4, 0.99], [0.3, 0.2]]
+    verif = {"t_spice": [hidden_spice, [[0.50], [0.60], [0.70]]],
+             "t_model": [hidden_model, [[0.53], [0.56], [0.71]]]}
+    (row,) = _phase_end_spikes({"bottom_up": verif}).rows
+    assert row[1:3] == [1, 1]                       # one late spike each side, other samples
+    assert row[3] == pytest.approx(np.sqrt((3 ** 2 + 4 ** 2) / 2))   # samples 0 and 1
+    assert row[4] == pytest.approx(1.0)             # sample 2

@@ -4,11 +4,13 @@ trained network inside the range its circuit model was validated over."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from toy_layers import toy_layer as _models
 
 from imcflow.pnn import PNNParams, rc_spike_membrane_exact
 from imcflow.pnn.physical import PhysicalRCSpikeLinear
+from imcflow.pnn.ramp import SelectorTail
 from imcflow.train.physical import PhysicalTrainConfig, build_network, train_network
 
 
@@ -70,3 +72,64 @@ def test_saturation_penalty_is_zero_for_late_outputs_and_positive_for_saturated_
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[0.05, 0.05], [0.05, 0.05]], dtype=torch.float64))
     assert float(layer.saturation_excess(t, margin=0.02)) == 0.0
+
+
+def _one_output_at(raw_target: float) -> tuple[PhysicalRCSpikeLinear, torch.Tensor]:
+    """A one-output toy layer whose unclipped output time is ``raw_target`` (bisection on the
+    weight scale; a larger weight fires earlier)."""
+    phys, fl = _models(2, 1)
+    layer = build_network([(phys, fl)], seed=0)[0]
+    t = torch.tensor([[0.0, 0.3]], dtype=torch.float64)
+    lo, hi = 0.0, 3.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        with torch.no_grad():
+            layer.weight.fill_(mid)
+            raw = float(layer._raw_times(t))
+        lo, hi = (lo, mid) if raw < raw_target else (mid, hi)
+    return layer, t
+
+
+@pytest.mark.parametrize("raw", [0.995, 1.005])
+def test_phase_end_penalty_covers_both_sides_of_the_phase_end(raw: float) -> None:
+    layer, t = _one_output_at(raw)
+    fired = float(layer(t).detach()) < 1.0
+    assert fired == (raw < 1.0)  # 1.005: the neuron just misses its window, still penalised
+    excess = layer.phase_end_excess(t, margin=0.02)
+    assert float(excess) == pytest.approx((1 - 0.005 / 0.02) ** 2, rel=1e-6)
+    excess.backward()
+    # the gradient pushes the output out of the band: away from 1 on its own side
+    assert layer.weight.grad is not None
+    assert float(layer.weight.grad.sum()) * (1.0 if raw < 1.0 else -1.0) < 0
+    layer.weight.grad = None
+    far, t2 = _one_output_at(0.9)
+    assert float(far.phase_end_excess(t2, margin=0.02)) == 0.0
+
+
+def test_phase_end_penalty_keeps_hidden_spikes_off_the_end_of_the_phase() -> None:
+    """Applied to a layer whose next layer has a switching charge (only there), it empties
+    the band; without the next layer's switching charge, training is unchanged."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (120, 4))
+    y = torch.as_tensor((x[:, 0] + x[:, 1] > x[:, 2] + x[:, 3]).astype(np.int64))
+    t_in = torch.as_tensor(np.concatenate([x, np.zeros((120, 1))], axis=1))
+    models = [_models(5, 8), _models(8, 2)]
+    zero_tail = SelectorTail(s=(0.0, 1.0), g_pos=(0.0, 1.0), g_neg=(0.0, 1.0))
+
+    def band(weight: float, switching: bool) -> tuple[int, list[float]]:
+        net = build_network(models, seed=1)
+        if switching:  # a switching charge of zero: the same physics, the flag set
+            net[1].tail = zero_tail
+            net[1].kappa_fn = lambda w: torch.zeros((2, *w.shape), dtype=w.dtype)
+        cfg = PhysicalTrainConfig(epochs=60, lr=3e-2, weight_decay=0.0,
+                                  phase_end_weight=weight, phase_end_margin=0.05)
+        hist = train_network(net, t_in, y, cfg)
+        with torch.no_grad():
+            net.eval()
+            raw = net[0]._raw_times(t_in)
+        return int(((raw - 1).abs() < 0.05).sum()), hist["loss"]
+
+    free, _ = band(0.0, True)
+    held, _ = band(3.0, True)
+    assert free >= 20 and held <= free // 4
+    assert band(3.0, False)[1] == band(0.0, False)[1]

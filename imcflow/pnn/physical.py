@@ -108,8 +108,13 @@ class PhysicalRCSpikeLinear(nn.Module):
         self.tail = tail
         self.kappa_fn = kappa_fn
 
+    @property
+    def has_switching(self) -> bool:
+        """Whether this layer models its synapses' switching charge (selector tail)."""
+        return self.tail is not None and self.kappa_fn is not None
+
     def _tail_args(self, w: Tensor) -> dict:
-        if self.tail is None or self.kappa_fn is None:
+        if not self.has_switching:
             return {}
         return {"tail": self.tail, "kappa": self.kappa_fn(w.detach())}
 
@@ -136,10 +141,9 @@ class PhysicalRCSpikeLinear(nn.Module):
         v_min, v_max = self.membrane_range(t)
         return (torch.relu(lo - v_min) ** 2 + torch.relu(v_max - hi) ** 2).mean()
 
-    def saturation_excess(self, t: Tensor, margin: float = 0.0) -> Tensor:
-        """Mean squared shortfall of the unclipped output times below ``t_gate + margin``: an
-        output that would fire before its gate opens is saturated (it fires at the gate, tied
-        with every other saturated output, and its gradient is zero). Exact solver."""
+    def _raw_times(self, t: Tensor) -> Tensor:
+        """Unclipped, ungated output times s + d_out [B, N_out] (exact solver): they go on
+        past 1 for a neuron that does not fire, so penalties on them have gradients there."""
         w = self.realised_weight()
         beta = None if self.beta_fn is None else self.beta_fn(w.detach())
         raw, _ = rc_spike_physical(
@@ -147,7 +151,22 @@ class PhysicalRCSpikeLinear(nn.Module):
             v_th=self.v_th, delay_in=self.delay_in, delay_out=self.delay_out,
             t_gate=self.t_gate, solver="exact", clip=False, v_init=self.v_init,
             **self._tail_args(w))
-        return (torch.relu(self.t_gate + margin - raw) ** 2).mean()
+        return raw
+
+    def saturation_excess(self, t: Tensor, margin: float = 0.0) -> Tensor:
+        """Mean squared shortfall of the unclipped output times below ``t_gate + margin``: an
+        output that would fire before its gate opens is saturated (it fires at the gate, tied
+        with every other saturated output, and its gradient is zero). Exact solver."""
+        return (torch.relu(self.t_gate + margin - self._raw_times(t)) ** 2).mean()
+
+    def phase_end_excess(self, t: Tensor, margin: float) -> Tensor:
+        """Mean squared intrusion of the unclipped output times into ``1 ± margin`` (fractions
+        of T), in units of ``margin`` (1 for an output exactly at the phase end, 0 outside the
+        band): the band where an output either just fires or just misses its fire window.
+        There the next layer's switching charge is all or nothing (a spike of a few ns
+        switches its synapses' whole selector tail), so a model error of a fraction of a
+        percent in this layer's time becomes the whole tail's charge in the next layer's."""
+        return (torch.relu(1.0 - (self._raw_times(t) - 1.0).abs() / margin) ** 2).mean()
 
     def forward(self, t: Tensor) -> Tensor:
         M = self.M if self.training else self.M_test

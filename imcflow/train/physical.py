@@ -13,7 +13,11 @@ layers that carry a validated membrane range (the bottom-up model: the range ove
 sweeps showed the devices' linear current laws to hold), ``range_weight`` × the mean squared
 excursion of every membrane outside it (narrowed by ``range_margin``, so that a soft penalty
 still ends inside the range), so that the trained network stays where its model is right (the
-report shows, per neuron, how far the trained network goes, in the PNN and in SPICE).
+report shows, per neuron, how far the trained network goes, in the PNN and in SPICE); and, before
+a layer whose synapses' switching charge is modelled, ``phase_end_weight`` × the mean squared
+intrusion of the layer's unclipped output times into 1 ± ``phase_end_margin``: a spike in the
+last few ns of a phase switches the next layer's whole selector tail, so the time where an
+output just fires or just misses its window is where a tiny timing error is a large charge error.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class PhysicalTrainConfig:
     #: and how far after its gate an output must fire (fraction of T)
     saturation_weight: float = 30.0
     saturation_margin: float = 0.02
+    #: weight of the phase-end penalty (:meth:`PhysicalRCSpikeLinear.phase_end_excess`) on
+    #: the outputs of a layer whose next layer has a switching charge, and its band (× T)
+    phase_end_weight: float = 0.4
+    phase_end_margin: float = 0.02
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -185,16 +193,20 @@ def train_network(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor,
         for start in range(0, n, cfg.batch):
             idx = order[start:start + cfg.batch]
             t, excess, saturated = t_in[idx], t_in.new_zeros(()), t_in.new_zeros(())
+            late = t_in.new_zeros(())
             for k, layer in enumerate(net):
                 if cfg.range_weight and layer.v_range is not None:
                     excess = excess + layer.range_excess(t, cfg.range_margin)
                 if cfg.saturation_weight and k == len(net) - 1:
                     # saturated outputs tie at the gate: no class, no gradient
                     saturated = layer.saturation_excess(t, cfg.saturation_margin)
+                if cfg.phase_end_weight and k + 1 < len(net) and net[k + 1].has_switching:
+                    late = late + layer.phase_end_excess(t, cfg.phase_end_margin)
                 t = layer(t)
             loss, _ = spike_time_loss(t, y[idx], tau_soft=cfg.tau_soft, gamma1=cfg.gamma1,
                                       t_ref=cfg.t_ref)
-            loss = loss + cfg.range_weight * excess + cfg.saturation_weight * saturated
+            loss = (loss + cfg.range_weight * excess + cfg.saturation_weight * saturated
+                    + cfg.phase_end_weight * late)
             if cfg.weight_decay:
                 loss = loss + cfg.weight_decay * weight_l2([m.weight for m in net])
             opt.zero_grad()
