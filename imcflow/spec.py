@@ -106,6 +106,26 @@ class LayerSpec:
             self, width_um=tuple(tuple(float(x) for x in row) for row in w),
             fingers=tuple(tuple(int(x) for x in row) for row in nf))
 
+    def with_mims(self, c_F: np.ndarray, *, clip: bool = False) -> LayerSpec:
+        """This layer with square MIMs of the given capacitances (F), one per neuron. A
+        capacitance outside sky130's MIM sizes raises :class:`SpecError`, or with ``clip``
+        gets the nearest size there is."""
+        lim = pdk.pdk_data()["mim"]
+        w_min, w_max = float(lim["w_min_um"]), float(lim["w_max_um"])
+        sides = []
+        for i, c in enumerate(np.asarray(c_F, dtype=float)):
+            side = pdk.mim_side_for(float(c)) if c > 0 else -1.0
+            if clip:
+                side = min(max(side, w_min), w_max)
+            elif not w_min <= side <= w_max:
+                lo, hi = (pdk.mim_capacitance(x, x) for x in (w_min, w_max))
+                raise SpecError(
+                    f"layer {self.name} neuron {i}: the membrane needs a MIM of "
+                    f"{c * 1e15:.0f} fF; sky130 MIMs within [{w_min:g}, {w_max:g}] µm give "
+                    f"{lo * 1e15:.0f}–{hi * 1e15:.0f} fF")
+            sides.append(float(side))
+        return dataclasses.replace(self, mim_w_um=tuple(sides), mim_l_um=tuple(sides))
+
     def membrane_capacitance(self) -> np.ndarray:
         """Drawn MIM capacitance per neuron in F (PDK model formula)."""
         return np.array([pdk.mim_capacitance(w, l) for w, l in

@@ -101,3 +101,20 @@ def test_cli_init_refuses_to_overwrite(tmp_path, capsys):
 def test_cli_missing_file(tmp_path, capsys):
     assert cli.main(["spec", "validate", str(tmp_path / "nope.json")]) != 0
     assert "not found" in capsys.readouterr().err
+
+
+def test_with_mims_sizes_square_mims_and_refuses_or_clips_the_impossible():
+    from imcflow import pdk
+    layer = S.default_spec().layers[0]
+    target = layer.membrane_capacitance() * np.linspace(0.5, 1.5, layer.n_out)
+    sized = layer.with_mims(target)
+    assert sized.mim_w_um == sized.mim_l_um
+    # on the 5 nm grid: within one grid step's capacitance of the target
+    assert np.allclose(sized.membrane_capacitance(), target, rtol=2e-3)
+    lim = pdk.pdk_data()["mim"]
+    huge = np.full(layer.n_out, 2 * pdk.mim_capacitance(lim["w_max_um"], lim["w_max_um"]))
+    with pytest.raises(SpecError, match="needs a MIM"):
+        layer.with_mims(huge)
+    assert layer.with_mims(huge, clip=True).mim_w_um == (float(lim["w_max_um"]),) * layer.n_out
+    assert layer.with_mims(np.zeros(layer.n_out), clip=True).mim_w_um == (
+        float(lim["w_min_um"]),) * layer.n_out

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imcflow import pdk
 from imcflow.errors import SpecError
 from imcflow.extract.signoff import post_layout
 from imcflow.fit.physics import device_model
@@ -34,7 +33,7 @@ from imcflow.flow.variation import VariationConfig, layer_perturbations
 from imcflow.report.metrics import spike_time_errors, ttfs_accuracy
 from imcflow.sim.capacitance import measure_membranes
 from imcflow.sim.characterize import CharDataset, characterize
-from imcflow.spec import DesignSpec, LayerSpec
+from imcflow.spec import DesignSpec
 from imcflow.train.coding import default_scheme, encode
 from imcflow.train.data import load_dataset
 from imcflow.train.physical import (
@@ -281,23 +280,6 @@ MIM_ROUNDS = 2
 MIM_TOLERANCE = 5e-4
 
 
-def _with_mims(layer: LayerSpec, c_mim_F: np.ndarray) -> LayerSpec:
-    """``layer`` with square MIMs of the given capacitances (F)."""
-    lim = pdk.pdk_data()["mim"]
-    sides = []
-    for i, c in enumerate(c_mim_F):
-        side = pdk.mim_side_for(float(c)) if c > 0 else -1.0
-        if not lim["w_min_um"] <= side <= lim["w_max_um"]:
-            lo, hi = (pdk.mim_capacitance(lim[k], lim[k]) for k in ("w_min_um", "w_max_um"))
-            raise SpecError(
-                f"layer {layer.name} neuron {i}: the membrane needs a MIM of "
-                f"{c * 1e15:.0f} fF to reach the fitted capacitance; sky130 MIMs within "
-                f"[{lim['w_min_um']:g}, {lim['w_max_um']:g}] µm give {lo * 1e15:.0f}–"
-                f"{hi * 1e15:.0f} fF")
-        sides.append(side)
-    return dataclasses.replace(layer, mim_w_um=tuple(sides), mim_l_um=tuple(sides))
-
-
 def writeback_network(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, name: str,
                       folder: Path) -> tuple[DesignSpec, dict]:
     """The trained ``model`` written back onto ``spec``: synapse widths and fingers; bottom-up
@@ -320,7 +302,7 @@ def writeback_network(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, na
             target = fit.layer_c_eff(k) / fit.fitted[k].c_scale     # in measured units
             c = meas.layer(new, k)
             errs[layer.name] = [float(x) for x in (c - target) / target]
-            layers.append(_with_mims(layer, layer.membrane_capacitance() + (target - c)))
+            layers.append(layer.with_mims(layer.membrane_capacitance() + (target - c)))
         rounds.append({"c_measured_F": meas.c_F, "rel_error": errs,
                        "mim_um": {layer.name: list(layer.mim_w_um) for layer in new.layers}})
         if max(abs(e) for es in errs.values() for e in es) < MIM_TOLERANCE:

@@ -97,12 +97,8 @@ def _size_membranes(layer: LayerSpec, ramp_time: float) -> tuple[LayerSpec, floa
     drawn; see the module doc), and the factor."""
     if ramp_time <= 1.0 / MIN_RAMP_REACH:
         return layer, 1.0
-    lim = pdk.pdk_data()["mim"]
     c = layer.membrane_capacitance()
-    factor = 1.0 / (RAMP_TARGET * ramp_time)
-    sides = tuple(float(min(max(pdk.mim_side_for(x * factor), lim["w_min_um"]),
-                            lim["w_max_um"])) for x in c)
-    sized = dataclasses.replace(layer, mim_w_um=sides, mim_l_um=sides)
+    sized = layer.with_mims(c / (RAMP_TARGET * ramp_time), clip=True)
     return sized, float(np.mean(sized.membrane_capacitance()) / np.mean(c))
 
 
