@@ -87,8 +87,17 @@ def kappa_fn_for(dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def _per_synapse_fn(table_for: Callable[[np.ndarray, DeviceModel], np.ndarray],
                     dm: DeviceModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``table_for`` as a tensor map, remembering its last answer: a training step asks for
+    the same weights several times (forward pass and each penalty), and every answer sizes the
+    layer's devices anew."""
+    last: dict[str, object] = {}
+
     def fn(w: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(table_for(w.cpu().numpy(), dm), dtype=w.dtype)
+        a = w.detach().cpu().numpy()
+        key = (a.shape, a.tobytes())
+        if last.get("key") != key:
+            last["key"], last["value"] = key, torch.as_tensor(table_for(a, dm), dtype=w.dtype)
+        return last["value"]  # type: ignore[return-value]
     return fn
 
 
