@@ -17,7 +17,7 @@ def bowl(monkeypatch):
     """calibrate() with SPICE replaced: the 'RMSE' of scales (sp, sn) is their distance from
     ``optimum``; returns the list of evaluated pairs."""
     evaluated = []
-    state = {"optimum": (1.0, 1.0)}
+    state = {"optimum": (1.0, 1.0), "limits": (np.inf, np.inf)}
 
     def scaled_spec(spec, fit, model, sp, sn, name):
         return (sp, sn)
@@ -33,6 +33,7 @@ def bowl(monkeypatch):
     monkeypatch.setattr(ex, "spice_run", spice_run)
     monkeypatch.setattr(ex, "output_rmse", output_rmse)
     monkeypatch.setattr(ex, "predict", lambda *a, **k: [np.zeros((1, 1))])
+    monkeypatch.setattr(ex, "max_scales", lambda *a: state["limits"])
     return state, evaluated
 
 
@@ -68,3 +69,25 @@ def test_a_far_optimum_costs_few_evaluations(bowl, tmp_path):
     cal = _calibrate(ex.ExperimentConfig(), tmp_path)
     assert cal.converged and cal.s_neg == pytest.approx(3.89, abs=0.011)
     assert len(evaluated) <= 70
+
+
+def test_the_search_stops_where_a_scale_would_flatten_the_network(bowl, tmp_path):
+    """An optimum beyond the scale at which the largest weight hits its finger limit (T2_mim16
+    went on doubling to s- = 410) ends at that limit, converged, in few evaluations."""
+    state, evaluated = bowl
+    state["optimum"], state["limits"] = (0.10, 400.0), (np.inf, 6.0)
+    cal = _calibrate(ex.ExperimentConfig(), tmp_path)
+    assert cal.converged and cal.s_neg == pytest.approx(6.0)
+    assert cal.s_pos == pytest.approx(0.10, abs=0.011)
+    assert max(p[1] for p in evaluated) <= 6.0 and len(evaluated) <= 80
+
+
+def test_max_scales_is_where_the_first_weight_of_each_sign_reaches_its_limit(monkeypatch):
+    caps = {True: np.array([4.0, 8.0]), False: np.array([3.0, 3.0])}
+    dm = SimpleNamespace(max_weight=lambda positive: caps[positive])
+    monkeypatch.setattr(ex, "device_models", lambda spec, fit, kind: [dm])
+    model = SimpleNamespace(kind="top_down", weights=[np.array([[1.0, -0.5], [2.0, 0.0]])])
+    # + : 4/1 on row 0, 8/2 on row 1 -> 4; - : 3/0.5 -> 6
+    assert ex.max_scales(None, None, model) == (4.0, 6.0)
+    model.weights = [np.array([[1.0, 0.5], [2.0, 0.0]])]
+    assert ex.max_scales(None, None, model) == (4.0, np.inf)

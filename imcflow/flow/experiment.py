@@ -273,6 +273,23 @@ def scaled_spec(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, s_pos: f
     return writeback_spec(spec, weights, dms, name=name)
 
 
+def max_scales(spec: DesignSpec, fit: NetworkFit, model: TrainedModel) -> tuple[float, float]:
+    """The largest positive and negative current scales that still scale ``model``'s network:
+    at them its largest weight of that sign reaches its devices' finger limit (beyond, more
+    and more weights stop at the limit, so a larger scale flattens the network instead of
+    scaling it — at T2_mim16 an unbounded search went on to s− = 410)."""
+    out = []
+    for positive in (True, False):
+        lim = np.inf
+        for w, dm in zip(model.weights, device_models(spec, fit, model.kind), strict=True):
+            ww = np.asarray(w) if positive else -np.asarray(w)
+            cap = np.broadcast_to(dm.max_weight(positive)[:, None], ww.shape)
+            if (ww > 0).any():
+                lim = min(lim, float(np.min(cap[ww > 0] / ww[ww > 0])))
+        out.append(lim)
+    return out[0], out[1]
+
+
 #: Measure-and-resize rounds of the bottom-up MIM sizing (the MIM term is exact, the rest moves
 #: little with the MIM: one round lands within a fraction of a femtofarad), and the relative
 #: capacitance error below which the sizing stops (the 5 nm grid on a 22 µm side is ≈ 0.05 %).
@@ -356,12 +373,14 @@ def calibrate(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, data: Spik
     calib = data.t_train[: cfg.n_calib]
     target = predict(spec, fit, model, calib)[-1]
     seen: dict[tuple[float, float], float] = {}
+    hi_p, hi_n = max_scales(spec, fit, model)
 
     def evaluate_pair(sp: float, sn: float) -> float:
-        key = (round(sp, 4), round(sn, 4))
+        key = (round(min(sp, hi_p), 4), round(min(sn, hi_n), 4))
         if min(key) < MIN_SCALE:  # no current at all is no candidate
             return float("inf")
         if key not in seen:
+            sp, sn = key
             name = f"{model.kind}_p{round(sp * 1000)}_n{round(sn * 1000)}"
             ws = scaled_spec(spec, fit, model, sp, sn, name)
             ds, _ = spice_run(ws, folder / name, calib, cfg)

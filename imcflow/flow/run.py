@@ -333,7 +333,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
     r.stage("calibrate", {"n_calib": ecfg.n_calib, "bu": list(ecfg.bu_scales),
                           "bu_fine": ecfg.bu_fine_step,
                           "td": list(ecfg.td_coarse), "fine": ecfg.td_fine_step,
-                          "max_evals": ecfg.td_max_evals},
+                          "max_evals": ecfg.td_max_evals,
+                          "search": "doubling strides, scales up to the first finger limit"},
             ("writeback",), s_cal)
     cals = {k: ex.Calibration(**json.loads(Path(v["path"]).read_text()))
             for k, v in r.results["calibrate"].items()}
