@@ -95,7 +95,10 @@ def test_phase_end_table_counts_late_hidden_spikes_and_splits_the_error():
     hidden_model = [[0.5, 1.0], [0.4, 0.99], [0.3, 0.2]]
     verif = {"t_spice": [hidden_spice, [[0.50], [0.60], [0.70]]],
              "t_model": [hidden_model, [[0.53], [0.56], [0.71]]]}
-    (row,) = _phase_end_spikes({"bottom_up": verif}).rows
+    (row,) = _phase_end_spikes({"bottom_up": verif}, {}).rows   # default margin 0.02
     assert row[1:3] == [1, 1]                       # one late spike each side, other samples
     assert row[3] == pytest.approx(np.sqrt((3 ** 2 + 4 ** 2) / 2))   # samples 0 and 1
     assert row[4] == pytest.approx(1.0)             # sample 2
+    # the margin the train stage recorded: at 0.006 only SPICE's 0.995 spike is outside it
+    table = _phase_end_spikes({"bottom_up": verif}, {"bottom_up": {"phase_end_margin": 0.006}})
+    assert table.rows[0][1:3] == [1, 0] and "0.6 %" in table.caption

@@ -285,7 +285,8 @@ def run_flow(out: str | Path = "runs/flow", cfg: FlowConfig | None = None,
                 out[kind] = {"path": str(path), "sha256": _sha(path), "test_acc": m.test_acc,
                              "train_acc": m.train_acc, "seed": m.seed,
                              "variation_acc": m.variation_acc,
-                             "variation_aware": ecfg.variation is not None}
+                             "variation_aware": ecfg.variation is not None,
+                             "phase_end_margin": ecfg.train.phase_end_margin}
         return out
 
     r.stage("train", {"train": asdict(ecfg.train), "qat": ecfg.qat_epochs,

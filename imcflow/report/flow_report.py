@@ -345,11 +345,13 @@ def _design_checks(spec: DesignSpec, fit: NetworkFit) -> list[object]:
     return out
 
 
-def _phase_end_spikes(verifs: dict[str, dict]) -> Table:
+def _phase_end_spikes(verifs: dict[str, dict], trains: dict[str, dict]) -> Table:
     """Per network, the test samples in which a hidden neuron fires within the training's
     phase-end margin of its window's end (SPICE and PNN), and the output error on them and on
-    the rest: where the next layer's switching charge is all or nothing (imcflow.pnn.ramp)."""
-    margin = PhysicalTrainConfig().phase_end_margin
+    the rest: where the next layer's switching charge is all or nothing (imcflow.pnn.ramp).
+    The margin is the one the train stage used (older results: the default)."""
+    margin = float(trains.get("bottom_up", {}).get("phase_end_margin",
+                                                   PhysicalTrainConfig().phase_end_margin))
     rows = []
     for kind, v in verifs.items():
         t_model = [np.minimum(np.asarray(t, dtype=float), 1.0) for t in v["t_model"]]
@@ -415,7 +417,7 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
                 _wiring_table(layout),
                 *_placeholder_table(results.get("placeholders")),
                 *_pre_post(results["characterize"], spec))
-    doc.section("Design checks", *_design_checks(spec, fit), _phase_end_spikes(verifs))
+    doc.section("Design checks", *_design_checks(spec, fit), _phase_end_spikes(verifs, trains))
     doc.section("Fitted parameters", *_fit_tables(fit, spec, layout),
                 _dc_figure(results["dc"]["path"], fit),
                 _membranes(spec, fit, results["characterize"]["post"]))
