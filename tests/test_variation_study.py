@@ -81,3 +81,27 @@ def test_a_trim_out_of_the_bias_range_counts_as_failed_and_none_left_means_no_tr
                               cache_dir=tmp_path / "cache")
     assert chosen == (0.0, 0.0) and all(t["rms_ns"] == float("inf") for t in tried)
     assert len(tried) == 4 and not (tmp_path / "cache").exists()
+
+
+def test_corners_cli_runs_the_networks_asked_for(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import imcflow.variation.study as study_mod
+    from imcflow.variation.cli import corners
+
+    seen = []
+
+    def fake_study(flow, out, pts, *, kinds, **kw):
+        seen.append(tuple(kinds))
+        return {"networks": {}, "wall_s": 0.0}
+
+    monkeypatch.setattr(study_mod, "corner_study", fake_study)
+    runner = CliRunner()
+    for option, kinds in ((["--networks", "bottom_up"], ("bottom_up",)),
+                          ([], ("bottom_up", "top_down"))):
+        res = runner.invoke(corners, [str(tmp_path), "-o", str(tmp_path / "o"), "--corners",
+                                      "tt", "--temperatures", "27", *option])
+        assert res.exit_code == 0, res.output
+        assert seen[-1] == kinds
+    res = runner.invoke(corners, [str(tmp_path), "-o", str(tmp_path / "o"), "--networks", "x"])
+    assert res.exit_code == 2 and "Traceback" not in res.output

@@ -282,10 +282,13 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
               help="test samples (default: the flow's)")
 @click.option("--n-trim", type=click.IntRange(min=1), default=10, show_default=True,
               help="training samples the trim is chosen on")
+@click.option("--networks", type=click.Choice(["both", "bottom_up", "top_down"]),
+              default="both", show_default=True, help="which written-back networks to run")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="parallel ngspice runs (default: one per core)")
 def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds: str | None,
-            knobs: int, n_test: int | None, n_trim: int, workers: int | None) -> None:
+            knobs: int, n_test: int | None, n_trim: int, networks: str,
+            workers: int | None) -> None:
     """A finished flow's written-back networks (bottom-up and top-down) on the test set at
     every corner × temperature (or mismatch instance), untrimmed and with a per-point synapse
     bias trim chosen on training samples; resumable."""
@@ -301,7 +304,8 @@ def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds
         pts = pvt_points(_strs(corners), _floats(temperatures, "temperatures"))
     with progress.progress() as bar:
         task = bar.add_task("corner study", total=None, status="")
-        study = corner_study(flow_dir, out, pts, knobs=knobs, n_test=n_test,
+        kinds = ("bottom_up", "top_down") if networks == "both" else (networks,)
+        study = corner_study(flow_dir, out, pts, kinds=kinds, knobs=knobs, n_test=n_test,
                              n_trim=n_trim, workers=workers or default_workers(),
                              on_progress=lambda what: bar.update(task, status=what))
     for kind, net in study["networks"].items():
