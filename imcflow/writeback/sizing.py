@@ -1,7 +1,9 @@
 """Weights ↔ widths for one layer, on the manufacturing grid and within the device limits.
 
 A synapse is ``nf`` identical fingers of width W_f in parallel (ngspice bins the sky130 models by
-the per-finger width W/nf, measured: W = 4 µm nf = 2 carries exactly twice a 2 µm device), so its
+the per-finger width W/nf under imcflow's ``.spiceinit``, ``ngbehavior=hsa``; its default bins by
+the total W. Measured: W = 45.3 µm nf = 10 carries ten times a 4.53 µm device to 1e-5, and
+without hsa 8 % less for the PMOS, test_sim_spice), so its
 current is ``nf · I_f(W_f)`` with I_f the *measured* current of one finger at the layer's bias
 and the membrane at V₀. I_f(W) is far from proportional in sky130 (model bins; below ~0.6 µm a
 narrow finger carries more than a 1 µm one), so the table is interpolated, never extrapolated,
