@@ -102,3 +102,19 @@ def test_phase_end_table_counts_late_hidden_spikes_and_splits_the_error():
     # the margin the train stage recorded: at 0.006 only SPICE's 0.995 spike is outside it
     table = _phase_end_spikes({"bottom_up": verif}, {"bottom_up": {"phase_end_margin": 0.006}})
     assert table.rows[0][1:3] == [1, 0] and "0.6 %" in table.caption
+
+
+def test_neuron_bias_table_gives_the_mean_spice_minus_pnn_and_each_neurons_widths():
+    from imcflow import spec as S
+    from imcflow.report.flow_report import _neuron_bias
+    layer = S.make_layer("l1", np.array([[2.0, -3.0], [4.0, 1.0]]),
+                         fingers=np.array([[1, 2], [2, 1]]))
+    spec = S.DesignSpec(name="b2x2", layers=(layer,))
+    verif = {"t_model": [[[0.5, 0.2], [0.4, 1.0], [0.6, 0.3]]],
+             "t_spice": [[[0.52, 0.2], [0.44, 0.5], [1.0, 0.31]]]}
+    rows = _neuron_bias(verif, spec).rows
+    T_ns = spec.T * 1e9
+    # neuron 0: samples 0 and 1 fired in both (+0.02, +0.04 T); neuron 1: samples 0 and 2
+    assert rows[0][:2] == ["l1_n0", 2] and rows[0][2] == pytest.approx(0.03 * T_ns)
+    assert rows[1][1] == 2 and rows[1][2] == pytest.approx(0.005 * T_ns)
+    assert rows[0][4:] == [2.0, 1, 3.0, 2] and rows[1][4:] == [5.0, 3, 0.0, 0]
