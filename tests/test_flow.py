@@ -122,3 +122,17 @@ def test_flow_data_sets_and_the_spec_they_need():
     digits.check_spec(network(4, n_in=65, n_out=10))
     with pytest.raises(SpecError, match="not one the flow runs on"):
         spike_data("fmnist")
+
+
+def test_trained_spec_is_the_placeholder_stages_spec_only_where_it_resized(tmp_path):
+    from imcflow.flow.run import trained_spec_path
+
+    assert trained_spec_path(tmp_path) == tmp_path / "spec" / "spec.json"   # no such stage yet
+    stamp = tmp_path / "placeholders" / "result.json"
+    stamp.parent.mkdir()
+    for resized, want in ((False, tmp_path / "spec" / "spec.json"),
+                          (True, tmp_path / "placeholders" / "spec.json")):
+        # the recorded path is where the stage ran; a copied flow folder must use its own
+        stamp.write_text(json.dumps({"key": "k", "seconds": 0.0, "result": {
+            "path": "/elsewhere/placeholders/spec.json", "resized": resized}}))
+        assert trained_spec_path(tmp_path) == want

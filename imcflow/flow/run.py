@@ -100,6 +100,20 @@ def saved_config(out: str | Path) -> FlowConfig | None:
     return FlowConfig.from_dict(json.loads(path.read_text()))
 
 
+def trained_spec_path(out: str | Path) -> Path:
+    """The spec a finished flow in ``out`` characterized, fitted and trained on: the
+    placeholder stage's resized spec where that stage resized it, else the spec stage's."""
+    out = Path(out)
+    stamp = out / "placeholders" / "result.json"
+    if stamp.is_file():
+        try:
+            if json.loads(stamp.read_text())["result"].get("resized"):
+                return out / "placeholders" / "spec.json"
+        except (OSError, json.JSONDecodeError, KeyError):
+            pass
+    return out / "spec" / "spec.json"
+
+
 class Runner:
     """Runs stages in order with result caching (see the module doc)."""
 

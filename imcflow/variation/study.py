@@ -70,11 +70,11 @@ def load_network(flow: str | Path, kind: str, folder: str | Path, *, n_test: int
     from imcflow.extract.signoff import post_layout  # noqa: PLC0415
     from imcflow.fit.pipeline import NetworkFit  # noqa: PLC0415
     from imcflow.flow import experiment as ex  # noqa: PLC0415
-    from imcflow.flow.run import saved_config  # noqa: PLC0415
+    from imcflow.flow.run import saved_config, trained_spec_path  # noqa: PLC0415
 
     flow = Path(flow)
     cfg = saved_config(flow)
-    need = [flow / "spec" / "spec.json", flow / "fit" / "fit.json",
+    need = [trained_spec_path(flow), flow / "fit" / "fit.json",
             flow / "train" / f"{kind}.json", flow / "calibrate" / f"{kind}.json",
             flow / "writeback" / f"{kind}_spec.json"]
     missing = [str(p.relative_to(flow)) for p in need if not p.is_file()]
