@@ -133,3 +133,31 @@ def test_phase_end_penalty_keeps_hidden_spikes_off_the_end_of_the_phase() -> Non
     held, _ = band(3.0, True)
     assert free >= 20 and held <= free // 4
     assert band(3.0, False)[1] == band(0.0, False)[1]
+
+
+def test_the_penalties_share_the_forward_solve_and_train_the_same() -> None:
+    """forward_and_raw gives the forward pass and the penalties' raw times from one solve; the
+    training it drives equals the one with separate solves (same losses to rounding)."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (60, 4))
+    y = torch.as_tensor((x[:, 0] > x[:, 3]).astype(np.int64))
+    t_in = torch.as_tensor(np.concatenate([x, np.zeros((60, 1))], axis=1))
+    models = [_models(5, 6), _models(6, 2)]
+    zero_tail = SelectorTail(s=(0.0, 1.0), g_pos=(0.0, 1.0), g_neg=(0.0, 1.0))
+
+    def run(shared: bool) -> list[float]:
+        net = build_network(models, seed=2)
+        net[1].tail = zero_tail
+        net[1].kappa_fn = lambda w: torch.zeros((2, *w.shape), dtype=w.dtype)
+        if not shared:
+            for layer in net:
+                layer.forward_and_raw = lambda t, m=layer: (m(t), m._raw_times(t))
+        cfg = PhysicalTrainConfig(epochs=8, lr=3e-2, phase_end_weight=1.0,
+                                  phase_end_margin=0.05, saturation_weight=30.0)
+        return train_network(net, t_in, y, cfg)["loss"]
+
+    layer = build_network(models, seed=2)[0]
+    layer.eval()
+    out, raw = layer.forward_and_raw(t_in)
+    assert torch.equal(out, layer(t_in)) and torch.equal(raw, layer._raw_times(t_in))
+    assert np.allclose(run(True), run(False), rtol=1e-9, atol=0)

@@ -153,20 +153,38 @@ class PhysicalRCSpikeLinear(nn.Module):
             **self._tail_args(w))
         return raw
 
-    def saturation_excess(self, t: Tensor, margin: float = 0.0) -> Tensor:
+    def forward_and_raw(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        """The forward pass and the unclipped times of :meth:`_raw_times` (for the penalties),
+        from one exact solve where the forward pass is that solve — exact solver, no variation
+        drawn: its output is then the raw times clipped and gated — else from two."""
+        varied = self.perturbation is not None and (self.training or self.perturb_eval)
+        if self.solver != "exact" or varied:
+            return self(t), self._raw_times(t)
+        raw = self._raw_times(t)
+        out = torch.clamp(torch.maximum(raw, self.t_gate), max=1.0)
+        if self.noise_std and self.training:
+            out = out + self.noise_std * torch.randn_like(out)
+        return out, raw
+
+    def saturation_excess(self, t: Tensor, margin: float = 0.0, raw: Tensor | None = None
+                          ) -> Tensor:
         """Mean squared shortfall of the unclipped output times below ``t_gate + margin``: an
         output that would fire before its gate opens is saturated (it fires at the gate, tied
-        with every other saturated output, and its gradient is zero). Exact solver."""
-        return (torch.relu(self.t_gate + margin - self._raw_times(t)) ** 2).mean()
+        with every other saturated output, and its gradient is zero). Exact solver; ``raw``:
+        the layer's :meth:`_raw_times` for ``t`` if already solved."""
+        raw = self._raw_times(t) if raw is None else raw
+        return (torch.relu(self.t_gate + margin - raw) ** 2).mean()
 
-    def phase_end_excess(self, t: Tensor, margin: float) -> Tensor:
+    def phase_end_excess(self, t: Tensor, margin: float, raw: Tensor | None = None) -> Tensor:
         """Mean squared intrusion of the unclipped output times into ``1 ± margin`` (fractions
         of T), in units of ``margin`` (1 for an output exactly at the phase end, 0 outside the
         band): the band where an output either just fires or just misses its fire window.
         There the next layer's switching charge is all or nothing (a spike of a few ns
         switches its synapses' whole selector tail), so a model error of a fraction of a
-        percent in this layer's time becomes the whole tail's charge in the next layer's."""
-        return (torch.relu(1.0 - (self._raw_times(t) - 1.0).abs() / margin) ** 2).mean()
+        percent in this layer's time becomes the whole tail's charge in the next layer's.
+        ``raw``: as :meth:`saturation_excess`."""
+        raw = self._raw_times(t) if raw is None else raw
+        return (torch.relu(1.0 - (raw - 1.0).abs() / margin) ** 2).mean()
 
     def forward(self, t: Tensor) -> Tensor:
         M = self.M if self.training else self.M_test

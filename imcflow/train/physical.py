@@ -206,12 +206,19 @@ def train_network(net: nn.Sequential, t_in: torch.Tensor, y: torch.Tensor,
             for k, layer in enumerate(net):
                 if cfg.range_weight and layer.v_range is not None:
                     excess = excess + layer.range_excess(t, cfg.range_margin)
-                if cfg.saturation_weight and k == len(net) - 1:
-                    # saturated outputs tie at the gate: no class, no gradient
-                    saturated = layer.saturation_excess(t, cfg.saturation_margin)
-                if cfg.phase_end_weight and k + 1 < len(net) and net[k + 1].has_switching:
-                    late = late + layer.phase_end_excess(t, cfg.phase_end_margin)
-                t = layer(t)
+                # saturated outputs tie at the gate: no class, no gradient
+                sat = bool(cfg.saturation_weight) and k == len(net) - 1
+                band = (bool(cfg.phase_end_weight) and k + 1 < len(net)
+                        and net[k + 1].has_switching)
+                if not (sat or band):
+                    t = layer(t)
+                    continue
+                out, raw = layer.forward_and_raw(t)   # one exact solve for both
+                if sat:
+                    saturated = layer.saturation_excess(t, cfg.saturation_margin, raw=raw)
+                if band:
+                    late = late + layer.phase_end_excess(t, cfg.phase_end_margin, raw=raw)
+                t = out
             loss, _ = spike_time_loss(t, y[idx], tau_soft=cfg.tau_soft, gamma1=cfg.gamma1,
                                       t_ref=cfg.t_ref)
             loss = (loss + cfg.range_weight * excess + cfg.saturation_weight * saturated
