@@ -99,7 +99,7 @@ def test_phase_end_table_counts_late_hidden_spikes_and_splits_the_error():
     assert row[1:3] == [1, 1]                       # one late spike each side, other samples
     assert row[3] == pytest.approx(np.sqrt((3 ** 2 + 4 ** 2) / 2))   # samples 0 and 1
     assert row[4] == pytest.approx(1.0)             # sample 2
-    # the margin the train stage recorded: at 0.006 only SPICE's 0.995 spike is outside it
+    # the margin the train stage recorded: in 1 − 0.006 … 1 only SPICE's 0.995 spike lies
     table = _phase_end_spikes({"bottom_up": verif}, {"bottom_up": {"phase_end_margin": 0.006}})
     assert table.rows[0][1:3] == [1, 0] and "0.6 %" in table.caption
 

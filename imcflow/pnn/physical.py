@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .dstd import rc_spike_dstd
 from .exact import rc_spike_membrane_range, rc_spike_v_exact
 from .params import PNNParams
-from .ramp import SelectorTail, fire_time, switching_kicks
+from .ramp import SelectorTail, fire_time, gated, switching_kicks
 from .variation import Perturbation, perturb
 
 __all__ = ["PhysicalRCSpikeLinear", "rc_spike_physical"]
@@ -161,10 +161,13 @@ class PhysicalRCSpikeLinear(nn.Module):
         if self.solver != "exact" or varied:
             return self(t), self._raw_times(t)
         raw = self._raw_times(t)
-        out = torch.clamp(torch.maximum(raw, self.t_gate), max=1.0)
+        return self._with_noise(gated(raw, self.t_gate)), raw
+
+    def _with_noise(self, out: Tensor) -> Tensor:
+        """Training's timing noise on output times (none in evaluation)."""
         if self.noise_std and self.training:
-            out = out + self.noise_std * torch.randn_like(out)
-        return out, raw
+            return out + self.noise_std * torch.randn_like(out)
+        return out
 
     def saturation_excess(self, t: Tensor, margin: float = 0.0, raw: Tensor | None = None
                           ) -> Tensor:
@@ -200,6 +203,4 @@ class PhysicalRCSpikeLinear(nn.Module):
             v_th=v_th, delay_in=self.delay_in, delay_out=self.delay_out,
             t_gate=self.t_gate, solver=self.solver, M=M, offset=offset, v_init=self.v_init,
             **tail)
-        if self.noise_std and self.training:
-            out = out + self.noise_std * torch.randn_like(out)
-        return out
+        return self._with_noise(out)

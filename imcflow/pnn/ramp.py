@@ -50,7 +50,7 @@ from torch import Tensor
 
 from ._common import phi, ramp_crossing
 
-__all__ = ["SelectorTail", "fire_time", "ramp_crossing", "ramp_value", "switching_kicks",
+__all__ = ["SelectorTail", "fire_time", "gated", "ramp_crossing", "ramp_value", "switching_kicks",
            "tail_crossing"]
 
 
@@ -134,6 +134,11 @@ def tail_crossing(v_end: Tensor, kicks: tuple[Tensor, Tensor], tail: SelectorTai
     return torch.where(inside, s_in, torch.where(has, s_before, s_after))
 
 
+def gated(t: Tensor, t_gate: Tensor | float) -> Tensor:
+    """Unclipped crossing times as the circuit emits them: not before the gate, 1 = no spike."""
+    return torch.clamp(torch.maximum(t, torch.as_tensor(t_gate, dtype=t.dtype)), max=1.0)
+
+
 def fire_time(v_end: Tensor, alpha_d: Tensor | float, beta_d: Tensor | float,
               v_th: Tensor | float = 1.0, delay_out: Tensor | float = 0.0,
               clip: bool = True, t_gate: Tensor | float = 0.0,
@@ -147,5 +152,5 @@ def fire_time(v_end: Tensor, alpha_d: Tensor | float, beta_d: Tensor | float,
     else:
         t = ramp_crossing(v_end, alpha_d, beta_d, v_th) + delay_out
     if clip:
-        t = torch.clamp(torch.maximum(t, torch.as_tensor(t_gate, dtype=t.dtype)), max=1.0)
+        t = gated(t, t_gate)
     return t

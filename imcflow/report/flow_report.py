@@ -271,7 +271,7 @@ def _neuron_bias(verif: dict, spec: DesignSpec) -> Table:
                   "NMOS fingers", "PMOS µm", "PMOS fingers"], rows,
                  caption="Bottom-up network on the test set, per neuron: the systematic part of "
                          "the spike-time error (mean) against the synapse width the neuron "
-                         "carries (written-back sizes)")
+                         "carries (written-back sizes, before the calibration scale)")
 
 
 def _writeback_table(writeback: dict) -> list[object]:
