@@ -76,7 +76,8 @@ train-fmnist: setup
 generality: setup
 	$(IMC) generality -o runs/generality --workers $(WORKERS)
 
-# The demo's written-back networks at 5 corners × {-40, 27, 85} °C, untrimmed and trimmed per
+# The demo's written-back networks at 5 corners × {-40, 27, 85} °C with replica biases (a current-
+# mirror generator's, tt 27 °C currents held), untrimmed and trimmed per
 # point (two bias knobs, chosen on training samples); `make mc`: 20 mismatch instances at tt,
 # 27 °C. Both resumable.
 corners: flow

@@ -93,7 +93,10 @@ def test_corners_cli_runs_the_networks_asked_for(tmp_path, monkeypatch):
 
     def fake_study(flow, out, pts, *, kinds, **kw):
         seen.append(tuple(kinds))
+        biases.append(kw["bias"])
         return {"networks": {}, "wall_s": 0.0}
+
+    biases = []
 
     monkeypatch.setattr(study_mod, "corner_study", fake_study)
     runner = CliRunner()
@@ -103,5 +106,9 @@ def test_corners_cli_runs_the_networks_asked_for(tmp_path, monkeypatch):
                                       "tt", "--temperatures", "27", *option])
         assert res.exit_code == 0, res.output
         assert seen[-1] == kinds
+    assert biases == ["replica", "replica"]  # a chip's bias generator unless asked otherwise
+    res = runner.invoke(corners, [str(tmp_path), "-o", str(tmp_path / "o"), "--corners", "tt",
+                                  "--temperatures", "27", "--bias", "fixed"])
+    assert res.exit_code == 0 and biases[-1] == "fixed"
     res = runner.invoke(corners, [str(tmp_path), "-o", str(tmp_path / "o"), "--networks", "x"])
     assert res.exit_code == 2 and "Traceback" not in res.output

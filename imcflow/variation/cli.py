@@ -278,6 +278,10 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
 @click.option("--trim", "knobs", type=click.IntRange(0, 2), default=1, show_default=True,
               help="per-point bias trim: 0 none, 1 both synapse biases together, 2 then the "
                    "PMOS bias on its own")
+@click.option("--bias", type=click.Choice(["replica", "fixed"]), default="replica",
+              show_default=True,
+              help="replica: the bias voltages a current-mirror generator gives at each corner "
+                   "and temperature (the tt, 27 °C currents held); fixed: the spec's voltages")
 @click.option("--n-test", type=click.IntRange(min=1), default=None,
               help="test samples (default: the flow's)")
 @click.option("--n-trim", type=click.IntRange(min=1), default=10, show_default=True,
@@ -287,7 +291,7 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="parallel ngspice runs (default: one per core)")
 def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds: str | None,
-            knobs: int, n_test: int | None, n_trim: int, networks: str,
+            knobs: int, bias: str, n_test: int | None, n_trim: int, networks: str,
             workers: int | None) -> None:
     """A finished flow's written-back networks (bottom-up and top-down) on the test set at
     every corner × temperature (or mismatch instance), untrimmed and with a per-point synapse
@@ -306,7 +310,7 @@ def corners(flow_dir: Path, out: Path, corners: str, temperatures: str, mc_seeds
         task = bar.add_task("corner study", total=None, status="")
         kinds = ("bottom_up", "top_down") if networks == "both" else (networks,)
         study = corner_study(flow_dir, out, pts, kinds=kinds, knobs=knobs, n_test=n_test,
-                             n_trim=n_trim, workers=workers or default_workers(),
+                             n_trim=n_trim, workers=workers or default_workers(), bias=bias,
                              on_progress=lambda what: bar.update(task, status=what))
     for kind, net in study["networks"].items():
         for r in net["rows"]:

@@ -163,8 +163,12 @@ def corner_study_report(study: dict[str, Any]) -> Document:
     """A flow's networks across corners (:func:`imcflow.variation.study.corner_study`)."""
     doc = Document("Written-back networks across corners, temperatures and mismatch")
     nets = study["networks"]
+    bias = study.get("bias", "fixed")
     doc.section("Setup", Table(["setting", "value"], [
         ["flow", study.get("flow") or "—"],
+        ["biases", "replica: the voltages a current-mirror generator gives at each point, the "
+                   "tt, 27 °C currents of a typical finger held" if bias == "replica"
+         else "fixed: the spec's bias voltages at every point"],
         ["trim", f"per point, {study['trim_knobs']} knob(s) on the synapse biases (vb_n + δn, "
                  f"vb_p − δp), chosen on {next(iter(nets.values()), {}).get('n_trim', '—')} "
                  "training samples" if study["trim_knobs"] else "none"],
@@ -199,6 +203,10 @@ def corner_study_report(study: dict[str, Any]) -> Document:
         "Test set through each network's post-layout netlist; RMSE of the output spike times "
         "against the PNN the network was trained as (no spike counted as t = 1).")),
         _corner_figure(study))
+    if bias == "replica":
+        doc.section("Bias voltages", _bias_table(nets))
+    if any(r.get("physics") for net in nets.values() for r in net["rows"]):
+        doc.section("Fitted physics per point", _physics_table(nets))
     mc = [[kind, *_mc_summary([r["untrimmed"] for r in net["rows"] if r["mc_seed"] is not None],
                               net["T_s"])]
           for kind, net in nets.items()]
@@ -209,6 +217,36 @@ def corner_study_report(study: dict[str, Any]) -> Document:
             caption="Over the seeded Monte-Carlo instances (untrimmed); p5 / p95 by linear "
                     "interpolation."))
     return doc
+
+
+def _bias_table(nets: dict[str, Any]) -> Table:
+    """Untrimmed bias voltages per point (first network; every layer's, comma-separated)."""
+    net = next(iter(nets.values()))
+    names = ("vb_n", "vb_p", "v_dis", "v_cmp")
+    rows = [[r["label"], *(", ".join(f"{v:.3f}" for v in r["biases_V"][k]) for k in names)]
+            for r in net["rows"] if r.get("biases_V")]
+    return Table(["point", *(f"{k} (V)" for k in names)], rows, caption=(
+        "What the replica bias generator sets at each point, before the trim; the spec's "
+        "values at tt, 27 °C."))
+
+
+def _physics_table(nets: dict[str, Any]) -> Table:
+    """E±, ramp and C_eff per point (first network; per layer, comma-separated)."""
+    net = next(iter(nets.values()))
+    keys = (("E_pos", ".2f"), ("E_neg", ".2f"), ("i_dis_nA", ".1f"), ("beta_d", ".3f"),
+            ("c_eff_fF", ".0f"))
+    rows = []
+    for r in net["rows"]:
+        ph = r.get("physics") or {}
+        if "error" in ph:
+            rows.append([r["label"], ph["error"], *([""] * (len(keys) - 1))])
+        elif ph:
+            rows.append([r["label"], *(", ".join(format(v, f) for v in ph[k])
+                                       for k, f in keys)])
+    return Table(["point", "E⁺ (V_th)", "E⁻ (V_th)", "discharger I at V₀ (nA)", "β_d",
+                  "C_eff (fF)"], rows, caption=(
+        "From each point's DC sweeps (the flow's DC fit) and its post-layout membrane "
+        "capacitance, with the biases the point ran at (untrimmed); per layer."))
 
 
 def _mc_summary(rows: Sequence[dict[str, Any]], t_s: float) -> list[str]:

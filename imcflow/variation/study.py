@@ -7,6 +7,12 @@ and top-down networks of a flow folder, each with its own post-layout netlist. A
 (:func:`~imcflow.variation.sweep.run_sweep`: parallel, cached by content, resumable after
 ``kill -9``) and is compared with the PNN each network was trained as.
 
+Biases (``bias``): ``fixed`` simulates every point with the spec's bias voltages; ``replica``
+with the voltages a current-mirror bias generator gives at that corner and temperature
+(:mod:`imcflow.variation.bias`: the reference point's currents held), which is how a chip is
+biased — fixed voltages let the currents, and with them the network, drift by orders of
+magnitude over temperature.
+
 The trim is the knob a chip would have for its synapse currents: both current-source gate
 biases moved together toward more current (``vb_n + δ``, ``vb_p − δ``, V; the same δ in every
 layer), and optionally (two knobs) the PMOS bias on its own after that — at the demo's biases
@@ -121,7 +127,8 @@ PMOS_OFFSETS: tuple[float, ...] = (-0.04, -0.02, 0.02, 0.04)
 
 def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence[float] =
               TRIM_COARSE, fine: float = TRIM_FINE, knobs: int = 1, workers: int = 1,
-              cache_dir: Path) -> tuple[tuple[float, float], list[dict[str, Any]]]:
+              cache_dir: Path, base: DesignSpec | None = None
+              ) -> tuple[tuple[float, float], list[dict[str, Any]]]:
     """The trim (δ_n, δ_p) in V of ``net`` at ``point`` with the least output spike-time RMSE
     against the PNN on the training samples, and every trim tried (``delta_n_V``,
     ``delta_p_V``, ``rms_ns``; a failed run, or a bias pushed out of its range, counts as
@@ -129,7 +136,8 @@ def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence
 
     One knob: δ_n = δ_p on the coarse grid, then ±``fine`` around its best. Two knobs (the
     NMOS and PMOS biases apart, for corners that shift one polarity against the other): then
-    δ_p alone, :data:`PMOS_OFFSETS` and ±``fine`` around the best so far."""
+    δ_p alone, :data:`PMOS_OFFSETS` and ±``fine`` around the best so far. The trim moves the
+    biases of ``base`` (default: the network's own spec)."""
     if knobs not in (1, 2):
         raise SpecError(f"trim knobs = {knobs}: choose 1 or 2")
     tried: dict[tuple[float, float], float] = {}
@@ -138,7 +146,7 @@ def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence
         key = (round(dn, 4), round(dp, 4))
         if key not in tried:
             try:
-                spec = trimmed(net.spec, *key)
+                spec = trimmed(net.spec if base is None else base, *key)
             except SpecError:  # a bias outside its range is not a trim the chip has
                 tried[key] = math.inf
                 return tried[key]
@@ -173,22 +181,58 @@ def find_trim(net: StudyNetwork, point: Point, folder: Path, *, coarse: Sequence
 def corner_study(flow: str | Path, out: str | Path, points: Sequence[Point], *,
                  kinds: Sequence[str] = ("bottom_up", "top_down"), knobs: int = 1,
                  n_test: int | None = None, n_trim: int = N_TRIM, workers: int = 1,
-                 on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 bias: str = "fixed", on_progress: Callable[[str], None] | None = None
+                 ) -> dict[str, Any]:
     """Run (or resume) the study of the finished flow in ``flow``; writes ``<out>/study.json``
     and ``<out>/report.{md,html}`` and returns the study. ``on_progress(what)`` is called after
-    every finished sweep. ``knobs``: 0 (no trim), 1 or 2 (:func:`find_trim`)."""
+    every finished sweep. ``knobs``: 0 (no trim), 1 or 2 (:func:`find_trim`); ``bias``:
+    ``fixed`` or ``replica`` (module doc)."""
     if not points:
         raise SpecError("give at least one corner/temperature point")
     nets = [load_network(flow, kind, out, n_test=n_test, n_trim=n_trim) for kind in kinds]
     return run_study(nets, out, points, knobs=knobs, workers=workers, on_progress=on_progress,
-                     source=str(flow))
+                     source=str(flow), bias=bias)
+
+
+BIASES = ("fixed", "replica")
+
+
+def _physics(spec: DesignSpec, point: Point, row: dict[str, Any], net: StudyNetwork,
+             folder: Path) -> dict[str, Any]:
+    """The fitted E±, ramp and C_eff of ``net`` at ``point`` (:mod:`.physics`)."""
+    from imcflow.variation.physics import point_physics  # noqa: PLC0415
+
+    if not row.get("dc"):
+        return {"error": row.get("error") or "no DC sweeps at this point"}
+    return point_physics(spec, point, folder / "untrimmed" / row["dc"], net.subckts,
+                         folder / "physics" / f"{point.label}.json")
+
+
+def point_specs(spec: DesignSpec, points: Sequence[Point], bias: str) -> dict[str, DesignSpec]:
+    """The spec each point is simulated with, by point label (``bias``: module doc)."""
+    if bias not in BIASES:
+        raise SpecError(f"bias {bias!r}: choose {' or '.join(BIASES)}")
+    if bias == "fixed":
+        return {p.label: spec for p in points}
+    from imcflow.variation.bias import replica_spec  # noqa: PLC0415
+
+    return {p.label: replica_spec(spec, p.corner, p.temperature) for p in points}
+
+
+def bias_voltages(spec: DesignSpec) -> dict[str, list[float]]:
+    """Per layer, the bias voltages of ``spec`` (V): synapse vb_n, vb_p, discharger, comparator."""
+    return {"vb_n": [layer.synapse.vb_n for layer in spec.layers],
+            "vb_p": [layer.synapse.vb_p for layer in spec.layers],
+            "v_dis": [layer.neuron.v_dis for layer in spec.layers],
+            "v_cmp": [layer.neuron.v_cmp for layer in spec.layers]}
 
 
 def run_study(nets: Sequence[StudyNetwork], out: str | Path, points: Sequence[Point], *,
               knobs: int = 1, coarse: Sequence[float] = TRIM_COARSE, fine: float = TRIM_FINE,
               workers: int = 1, on_progress: Callable[[str], None] | None = None,
-              source: str = "") -> dict[str, Any]:
-    """The study of ``nets`` (see :func:`corner_study`); every run cached in ``<out>/cache``."""
+              source: str = "", bias: str = "fixed") -> dict[str, Any]:
+    """The study of ``nets`` (see :func:`corner_study`); every run cached in ``<out>/cache``;
+    with ``bias="replica"`` the runs go to ``<out>/<kind>/replica/``."""
     from imcflow.variation.report import corner_study_report  # noqa: PLC0415
 
     if not points:
@@ -198,25 +242,31 @@ def run_study(nets: Sequence[StudyNetwork], out: str | Path, points: Sequence[Po
     t0 = time.perf_counter()
     study: dict[str, Any] = {"format": FORMAT, "flow": source, "trim_knobs": knobs,
                              "trim_coarse_V": list(coarse), "trim_fine_V": fine,
-                             "networks": {}}
+                             "bias": bias, "networks": {}}
     for net in nets:
         kind = net.kind
-        done = run_sweep(net.spec, net.t_test, points, out / kind / "untrimmed",
+        specs = point_specs(net.spec, points, bias)
+        folder = out / kind if bias == "fixed" else out / kind / bias
+        done = run_sweep(net.spec, net.t_test, points, folder / "untrimmed",
                          subckts=net.subckts, labels=net.y_test, reference=net.ref_test,
-                         workers=workers, cache_dir=cache, title=f"{kind}, untrimmed")
+                         workers=workers, cache_dir=cache, title=f"{kind}, untrimmed",
+                         spec_at=lambda p, sp=specs: sp[p.label], dc=True)
         if on_progress is not None:
             on_progress(f"{kind} untrimmed")
         rows = []
         for p, row in zip(points, done.rows, strict=True):
             entry: dict[str, Any] = {"label": p.label, "corner": p.corner,
                                      "temperature": p.temperature, "mc_seed": p.mc_seed,
+                                     "biases_V": bias_voltages(specs[p.label]),
+                                     "physics": _physics(specs[p.label], p, row, net,
+                                                         folder),
                                      "untrimmed": row}
             if knobs:
-                (dn, dp), tried = find_trim(net, p, out / kind / f"trim{knobs}", coarse=coarse,
+                (dn, dp), tried = find_trim(net, p, folder / f"trim{knobs}", coarse=coarse,
                                             fine=fine, knobs=knobs, workers=workers,
-                                            cache_dir=cache)
-                res = run_sweep(trimmed(net.spec, dn, dp), net.t_test, [p],
-                                out / kind / f"trimmed{knobs}" / p.label, subckts=net.subckts,
+                                            cache_dir=cache, base=specs[p.label])
+                res = run_sweep(trimmed(specs[p.label], dn, dp), net.t_test, [p],
+                                folder / f"trimmed{knobs}" / p.label, subckts=net.subckts,
                                 labels=net.y_test, reference=net.ref_test, workers=workers,
                                 cache_dir=cache)
                 entry |= {"trim_n_V": dn, "trim_p_V": dp, "trim_tried": tried,

@@ -250,7 +250,8 @@ def run_sweep(spec: DesignSpec, patterns: np.ndarray, points: Sequence[Point],
               timeout: float = DEFAULT_TIMEOUT, cache_dir: str | os.PathLike[str] | None = None,
               dc: bool = False, dc_widths: Sequence[float] | None = None,
               on_progress: Callable[[int, int, str], None] | None = None,
-              title: str | None = None) -> SweepResult:
+              title: str | None = None,
+              spec_at: Callable[[Point], DesignSpec] | None = None) -> SweepResult:
     """Run (or resume) the sweep; see the module doc.
 
     ``patterns`` [N, n_in] normalised input spike times; ``labels`` [N] class indices;
@@ -290,8 +291,9 @@ def run_sweep(spec: DesignSpec, patterns: np.ndarray, points: Sequence[Point],
         t0 = time.perf_counter()
         folder = out_dir / "points" / point.label
         try:
+            at = spec if spec_at is None else spec_at(point)
             res = characterize(
-                spec, patterns=patterns, engine=engine,
+                at, patterns=patterns, engine=engine,
                 workers=workers if distributed else per_point, dask_local=dask_local,
                 scheduler=scheduler, corner=point.corner, temperature=point.temperature,
                 subckts=subckts, n_grid=n_grid, cache_dir=cache, timeout=timeout,
@@ -299,7 +301,7 @@ def run_sweep(spec: DesignSpec, patterns: np.ndarray, points: Sequence[Point],
                 on_result=lambda _i, d, _n: report(point.label, d))
             report(point.label, n)
             dest = export(res, folder / "dataset.npz")
-            dc_path = _dc_point(spec, point, folder / "dc.npz", dc_widths, timeout) if dc \
+            dc_path = _dc_point(at, point, folder / "dc.npz", dc_widths, timeout) if dc \
                 else None
             meta = load_dataset(dest).meta
             sim = float(np.nansum(res.stats.get("wall_s", [])))
