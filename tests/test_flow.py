@@ -72,6 +72,10 @@ def test_tiny_flow_end_to_end_then_cached(tmp_path):
         v = json.loads(open(res["verify"][kind]["path"]).read())
         assert len(v["t_spice"][-1]) == 3
         assert v["metrics"]["n"] == 9 and v["metrics"]["rms_ns"] >= 0
+        first, *later = v["layer_metrics"]
+        # the first layer's inputs are exact: its own error is its chained error
+        assert first["own_rms_pct_T"] == pytest.approx(first["rms_pct_T"])
+        assert all(lm["own_rms_pct_T"] >= 0 for lm in later)
     html = open(res["report"]["html"]).read()
     p = _Imgs()
     p.feed(html)

@@ -245,6 +245,16 @@ def predict(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.nda
     return out
 
 
+def predict_layer(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, k: int,
+                  t_in: np.ndarray) -> np.ndarray:
+    """Layer ``k`` of the trained model alone, fed ``t_in`` [N, n_in] (e.g. the SPICE times of
+    layer k − 1, 1 = no spike): its output times (1 = no spike)."""
+    net = _network(spec, fit, model.kind, weights=model.weights)
+    net.eval()
+    with torch.no_grad():
+        return net[k](torch.as_tensor(t_in, dtype=torch.float64)).numpy().copy()
+
+
 def predict_range(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, t_in: np.ndarray
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per layer, the lowest and highest normalised membrane over the accumulate phase
@@ -475,6 +485,9 @@ def verify(spec: DesignSpec, fit: NetworkFit, model: TrainedModel, cal: Calibrat
         ts = np.where(fired, ds.t_out[layer.name], 1.0)
         m = spike_time_errors(np.minimum(t_model[k], 1.0), ts, ws.T)
         m["fired_agreement"] = float(np.mean(fired == (t_model[k] < 1.0 - 1e-9)))
+        # the layer's own model error: fed SPICE's spikes of the layer before, not the model's
+        own = t_model[k] if k == 0 else predict_layer(spec, fit, model, k, t_sp[-1])
+        m["own_rms_pct_T"] = spike_time_errors(np.minimum(own, 1.0), ts, ws.T)["rms_pct_T"]
         m["neuron_rms_ns"] = [float(x) for x in np.sqrt(np.mean(
             (np.minimum(t_model[k], 1.0) - ts) ** 2, axis=0)) * ws.T * 1e9]
         extent = membrane_extent(ds, k)

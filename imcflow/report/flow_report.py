@@ -69,6 +69,21 @@ def _summary(verifs: dict[str, dict], cals: dict[str, dict], trains: dict[str, d
     ]
 
 
+def _layer_errors(verifs: dict[str, dict]) -> Table:
+    """Per network and layer: spike-time RMSE of the chained model against SPICE, and of the
+    layer's model alone, fed SPICE's spikes of the layer before (its own model error; the rest
+    is error carried in from earlier layers)."""
+    rows = []
+    for kind, v in verifs.items():
+        for lm in v["layer_metrics"]:
+            rows.append([LABEL[kind], lm["layer"], lm["rms_pct_T"], lm.get("own_rms_pct_T", "—"),
+                         lm["fired_agreement"]])
+    return Table(["model", "layer", "RMSE % of T (model chain)",
+                  "RMSE % of T (layer fed SPICE's inputs)", "fired agreement"], rows,
+                 caption="Where the output error comes from: a layer whose error fed SPICE's "
+                         "inputs is close to its chained error has it in its own model")
+
+
 def _variation_acc(va: dict | None) -> str:
     if not va:
         return "—"
@@ -426,7 +441,7 @@ def build_report(out: Path, results: dict[str, Any], spec: DesignSpec, data) -> 
     layout = results["layout"]
     doc = Document(f"imcflow report: {spec.name} ({'-'.join(map(str, spec.shape))}), "
                    f"bottom-up vs top-down")
-    doc.section("Summary", *_summary(verifs, cals, trains, spec.T))
+    doc.section("Summary", *_summary(verifs, cals, trains, spec.T), _layer_errors(verifs))
     problems = results["fit"].get("problems") or []
     if problems:
         doc.section("Fit problems", "\n".join(f"- {p}" for p in problems))
