@@ -67,6 +67,13 @@ def _instance_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+#: How the points are biased (``imcflow pvt``, ``imcflow corners``): :mod:`imcflow.variation.bias`.
+BIAS_OPTION = click.option(
+    "--bias", type=click.Choice(["replica", "fixed"]), default="replica", show_default=True,
+    help="replica: the bias voltages a current-mirror generator gives at each corner and "
+         "temperature (the tt, 27 °C currents held); fixed: the spec's voltages")
+
+
 def _sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = _exec_options(f)
     for opt in reversed([
@@ -92,6 +99,7 @@ def _sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--grid", type=click.IntRange(min=0), default=0, show_default=True,
                      help="membrane samples per layer to keep (0: none)"),
         click.option("--dc", is_flag=True, help="also run each point's DC sweeps (dc.npz)"),
+        BIAS_OPTION,
         click.option("--engine", type=click.Choice(ENGINES), default="shared",
                      show_default=True, help="ngspice engine"),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -139,6 +147,9 @@ def _run(points: list[Any], opts: dict[str, Any], title: str) -> None:
         click.echo(f"post-layout: {pl.spice} (DRC clean, LVS {pl.lvs_devices} devices)")
     workers = opts["workers"] or default_workers()
     base = opts["baseline"] or points[0].label
+    from imcflow.variation.study import point_specs  # noqa: PLC0415
+
+    specs = point_specs(s, points, opts["bias"])
     n_total = len(points) * patterns.shape[0]
     with progress.progress() as bar:
         task = bar.add_task(f"{title}: {len(points)} points", total=n_total, status="")
@@ -151,7 +162,8 @@ def _run(points: list[Any], opts: dict[str, Any], title: str) -> None:
                         n_grid=opts["grid"] or None, engine=opts["engine"], workers=workers,
                         dask_local=opts["dask_local"], scheduler=opts["scheduler"],
                         timeout=opts["timeout"], cache_dir=opts["cache_dir"], dc=opts["dc"],
-                        on_progress=on_progress, title=f"{title} of {s.name}")
+                        on_progress=on_progress, title=f"{title} of {s.name}",
+                        spec_at=lambda p: specs[p.label])
     for r in res.rows:
         if r.get("error"):
             click.echo(f"{r['label']:<18} FAILED: {r['error']}")
@@ -278,10 +290,7 @@ def mismatch(spec_file: Path, instances: int, first_seed: int, seeds: str | None
 @click.option("--trim", "knobs", type=click.IntRange(0, 2), default=1, show_default=True,
               help="per-point bias trim: 0 none, 1 both synapse biases together, 2 then the "
                    "PMOS bias on its own")
-@click.option("--bias", type=click.Choice(["replica", "fixed"]), default="replica",
-              show_default=True,
-              help="replica: the bias voltages a current-mirror generator gives at each corner "
-                   "and temperature (the tt, 27 °C currents held); fixed: the spec's voltages")
+@BIAS_OPTION
 @click.option("--n-test", type=click.IntRange(min=1), default=None,
               help="test samples (default: the flow's)")
 @click.option("--n-trim", type=click.IntRange(min=1), default=10, show_default=True,
