@@ -38,6 +38,7 @@ def _summary_row(p: DesignPoint, res: dict[str, Any], seconds: float) -> dict[st
         "corner": bu.get("corner", spec.corner), "temperature": bu.get("temperature"),
         "T_ns": spec.T * 1e9, "n_test": n,
         "bu_rms_pct_T": bu["metrics"]["rms_pct_T"], "td_rms_pct_T": td["metrics"]["rms_pct_T"],
+        "bu_own_rms_pct_T": [lm.get("own_rms_pct_T") for lm in bu["layer_metrics"]],
         "bu_spice_acc": bu["spice_acc"], "bu_pnn_acc": bu["model_acc"],
         "td_spice_acc": td["spice_acc"], "td_pnn_acc": td["model_acc"],
         "fit_spike_rms_pct_T": [f["residuals"].get("spike_rms_pct_T") for f in fit["fitted"]],
@@ -109,14 +110,17 @@ def build_suite_report(rows: list[dict[str, Any]]) -> Document:
             continue
         fit = " / ".join(f"{x:.3f}" for x in r["fit_spike_rms_pct_T"])
         mem = " / ".join(f"{x:.1f}" for x in r["fit_membrane_rms_mV"])
+        own = " / ".join("—" if x is None else f"{x:.3f}"
+                         for x in r.get("bu_own_rms_pct_T") or [None])
         table.append([r["point"], r["change"], r["shape"], f"{r['corner']} {r['temperature']:g} °C",
-                      r["T_ns"], r["bu_rms_pct_T"], r["td_rms_pct_T"], r["ratio"],
+                      r["T_ns"], r["bu_rms_pct_T"], own, r["td_rms_pct_T"], r["ratio"],
                       f"{_pct(r['bu_spice_acc'])} / {_pct(r['bu_pnn_acc'])}",
                       f"{_pct(r['td_spice_acc'])} / {_pct(r['td_pnn_acc'])}", fit, mem,
                       r["seconds"] / 60])
     doc.section("Summary", Table(
         ["point", "change", "shape", "simulated at", "T ns", "bottom-up RMSE % T",
-         "top-down RMSE % T", "top-down / bottom-up", "bottom-up SPICE / PNN acc",
+         "bottom-up RMSE % T per layer, fed SPICE's inputs", "top-down RMSE % T",
+         "top-down / bottom-up", "bottom-up SPICE / PNN acc",
          "top-down SPICE / PNN acc", "fit spike RMS % T per layer", "fit membrane RMS mV",
          "minutes"], table,
         caption="Output spike-time RMSE on the held-out test set, post-layout ngspice, against "
