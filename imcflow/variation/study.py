@@ -10,8 +10,10 @@ and top-down networks of a flow folder, each with its own post-layout netlist. A
 Biases (``bias``): ``fixed`` simulates every point with the spec's bias voltages; ``replica``
 with the voltages a current-mirror bias generator gives at that corner and temperature
 (:mod:`imcflow.variation.bias`: the reference point's currents held), which is how a chip is
-biased — fixed voltages let the currents, and with them the network, drift by orders of
-magnitude over temperature.
+biased — fixed voltages let the currents, and with them the network, drift by more than an
+order of magnitude over the grid. The library default is ``fixed`` (the sweep as asked); the
+commands default to ``replica``. Every point also gets its fitted physics
+(:mod:`imcflow.variation.physics`).
 
 The trim is the knob a chip would have for its synapse currents: both current-source gate
 biases moved together toward more current (``vb_n + δ``, ``vb_p − δ``, V; the same δ in every
