@@ -247,6 +247,8 @@ def run_study(nets: Sequence[StudyNetwork], out: str | Path, points: Sequence[Po
                              "bias": bias, "networks": {}}
     for net in nets:
         kind = net.kind
+        if on_progress is not None and bias != "fixed":
+            on_progress(f"{kind}: {bias} biases of {len(points)} points")
         specs = point_specs(net.spec, points, bias)
         folder = out / kind if bias == "fixed" else out / kind / bias
         done = run_sweep(net.spec, net.t_test, points, folder / "untrimmed",
