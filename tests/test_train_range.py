@@ -26,7 +26,7 @@ def test_range_excess_is_zero_inside_and_squared_outside() -> None:
     expect = (torch.relu(-0.2 - lo) ** 2 + torch.relu(hi - 0.8) ** 2).mean()
     assert float(layer.range_excess(t).detach()) == float(expect.detach()) > 0.0
     layer.v_range = (-5.0, 5.0)
-    assert float(layer.range_excess(t)) == 0.0
+    assert float(layer.range_excess(t).detach()) == 0.0
 
 
 
@@ -68,10 +68,10 @@ def test_saturation_penalty_is_zero_for_late_outputs_and_positive_for_saturated_
     raw_late, raw_sat = layer(t)[0]
     assert raw_sat == layer.t_gate and raw_late > 0.1  # the second output fires at the gate
     excess = layer.saturation_excess(t, margin=0.02)
-    assert float(excess) > 0
+    assert float(excess.detach()) > 0
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[0.05, 0.05], [0.05, 0.05]], dtype=torch.float64))
-    assert float(layer.saturation_excess(t, margin=0.02)) == 0.0
+    assert float(layer.saturation_excess(t, margin=0.02).detach()) == 0.0
 
 
 def _one_output_at(raw_target: float) -> tuple[PhysicalRCSpikeLinear, torch.Tensor]:
