@@ -96,14 +96,14 @@ def test_phase_end_penalty_covers_both_sides_of_the_phase_end(raw: float) -> Non
     fired = float(layer(t).detach()) < 1.0
     assert fired == (raw < 1.0)  # 1.005: the neuron just misses its window, still penalised
     excess = layer.phase_end_excess(t, margin=0.02)
-    assert float(excess) == pytest.approx((1 - 0.005 / 0.02) ** 2, rel=1e-6)
+    assert float(excess.detach()) == pytest.approx((1 - 0.005 / 0.02) ** 2, rel=1e-6)
     excess.backward()
     # the gradient pushes the output out of the band: away from 1 on its own side
     assert layer.weight.grad is not None
     assert float(layer.weight.grad.sum()) * (1.0 if raw < 1.0 else -1.0) < 0
     layer.weight.grad = None
     far, t2 = _one_output_at(0.9)
-    assert float(far.phase_end_excess(t2, margin=0.02)) == 0.0
+    assert float(far.phase_end_excess(t2, margin=0.02).detach()) == 0.0
 
 
 def test_phase_end_penalty_keeps_hidden_spikes_off_the_end_of_the_phase() -> None:
