@@ -66,10 +66,6 @@ class Replica:
     l_um: float
     from_vdd: bool
 
-    @property
-    def tag(self) -> str:
-        return self.field.split(".")[-1].replace("_", "")
-
 
 def finger_width(layer: LayerSpec, positive: bool) -> float:
     """Median width of one finger (µm, to 0.01) over every finger of ``layer``'s NMOS
